@@ -1,0 +1,16 @@
+export { connectNats, parseServers, type NatsHandle, type NatsOptions } from './connection.js';
+export { ensureInfrastructure, BACKEND_HISTORY, type JetPlaneStreams, type InfrastructureOptions } from './infrastructure.js';
+export { encodeJson, decodeJson } from './codec.js';
+export { hashToken, keyId, tokenFingerprint } from './token-hash.js';
+export { isRevisionConflict } from './errors.js';
+export { watchBucket, type BucketWatch, type BucketWatchHandlers } from './kv-view.js';
+export { TokenStore } from './tokens.js';
+export { BackendStore, decodeBackend, type Versioned } from './backends.js';
+export { KeyStore } from './keys.js';
+export { DroneStore } from './drones.js';
+export { EventPublisher, eventSubject } from './events.js';
+export { WorkQueue } from './work.js';
+export { openJetPlane, type JetPlane } from './jetplane.js';
+export type { NatsConnection } from '@nats-io/transport-node';
+export type { KV, KvEntry } from '@nats-io/kv';
+export type { JsMsg } from '@nats-io/jetstream';

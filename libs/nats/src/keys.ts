@@ -1,0 +1,50 @@
+/** `jetplane_keys`: who holds a key. Acquired atomically with `create`, released with a revision check. */
+import type { KV } from '@nats-io/kv';
+import type { KeyRecord } from '@jetplane/protocol';
+import { decodeJson, encodeJson } from './codec.js';
+import { isRevisionConflict } from './errors.js';
+import { keyId } from './token-hash.js';
+import type { Versioned } from './backends.js';
+
+export class KeyStore {
+  constructor(readonly kv: KV) {}
+
+  /**
+   * Take the key if nobody holds it. Returns the new revision (the fencing token), or
+   * `undefined` if someone else holds it. Over a deleted key, `create` succeeds.
+   */
+  async acquire(record: KeyRecord): Promise<number | undefined> {
+    try {
+      return await this.kv.create(keyId(record.namespace, record.name), encodeJson(record));
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async get(namespace: string, name: string): Promise<Versioned<KeyRecord> | null> {
+    const entry = await this.kv.get(keyId(namespace, name));
+    return entry && entry.operation === 'PUT' ? { value: decodeJson<KeyRecord>(entry.value), revision: entry.revision } : null;
+  }
+
+  /** Release the key if it is still at `revision` (nobody re-took it since). */
+  async releaseAt(namespace: string, name: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.delete(keyId(namespace, name), { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isRevisionConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Release the key if `backendId` still holds it. Idempotent. */
+  async releaseIfHeldBy(namespace: string, name: string, backendId: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.get(namespace, name);
+      if (!current || current.value.backend_id !== backendId) return false;
+      if (await this.releaseAt(namespace, name, current.revision)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,55 @@
+/** Executor configurations (`spawn_config.executable`), selected by shape. */
+import { Type, type Static } from 'typebox';
+
+const Env = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), {
+  description: 'Environment variables for the backend',
+});
+
+export const ProcessExecutable = Type.Object(
+  {
+    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'argv; the first item is the program' }),
+    cwd: Type.Optional(Type.String({ minLength: 1 })),
+    env: Type.Optional(Env),
+  },
+  { additionalProperties: false },
+);
+export type ProcessExecutable = Static<typeof ProcessExecutable>;
+
+export const PullPolicy = Type.Union([Type.Literal('IfNotPresent'), Type.Literal('Always'), Type.Literal('Never')]);
+
+export const DockerExecutable = Type.Object(
+  {
+    image: Type.String({ minLength: 1 }),
+    pull_policy: Type.Optional(PullPolicy),
+    credentials: Type.Optional(
+      Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false }),
+    ),
+    env: Type.Optional(Env),
+    resource_limits: Type.Optional(
+      Type.Object(
+        {
+          cpu_period: Type.Optional(Type.Integer({ minimum: 1000, maximum: 1_000_000 })),
+          cpu_period_percent: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+          cpu_time_limit: Type.Optional(Type.Integer({ minimum: 1 })),
+          memory_limit_bytes: Type.Optional(Type.Integer({ minimum: 6 * 1024 * 1024 })),
+          disk_limit_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    mount: Type.Optional(Type.Union([Type.Boolean(), Type.String({ pattern: '^(?!/)(?!.*(^|/)\\.\\.?(/|$)).+$' })])),
+    network_name: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type DockerExecutable = Static<typeof DockerExecutable>;
+
+export const Executable = Type.Union([ProcessExecutable, DockerExecutable]);
+export type Executable = Static<typeof Executable>;
+
+export const EXECUTOR_KINDS = ['process', 'docker'] as const;
+export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
+
+export function executorKindOf(executable: Executable): ExecutorKind {
+  return 'image' in executable ? 'docker' : 'process';
+}

@@ -1,0 +1,11 @@
+export * from './names.js';
+export * from './status.js';
+export * from './errors.js';
+export * from './timing.js';
+export * from './cluster.js';
+export * from './subjects.js';
+export * from './executables.js';
+export * from './api.js';
+export type * from './records.js';
+export type * from './events.js';
+export { VERSION } from './version.js';
