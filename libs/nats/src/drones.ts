@@ -11,6 +11,11 @@ export class DroneStore {
     return this.kv.put(record.name, encodeJson(record));
   }
 
+  /** Revision-checked write: fails with a revision conflict if the record changed since `revision`. */
+  async update(record: DroneRecord, revision: number): Promise<number> {
+    return this.kv.update(record.name, encodeJson(record), revision);
+  }
+
   async get(name: string): Promise<Versioned<DroneRecord> | null> {
     const entry = await this.kv.get(name);
     return entry && entry.operation === 'PUT' ? { value: decodeJson<DroneRecord>(entry.value), revision: entry.revision } : null;

@@ -43,7 +43,7 @@ export const ConnectRequest = Type.Object({
 });
 export type ConnectRequest = Static<typeof ConnectRequest>;
 
-const Status = Type.Union(BACKEND_STATUSES.map((s) => Type.Literal(s)));
+const Status = Type.Enum(BACKEND_STATUSES);
 
 export const ConnectResponse = Type.Object({
   backend_id: Type.String(),
@@ -60,7 +60,7 @@ export type ConnectResponse = Static<typeof ConnectResponse>;
 
 export const ApiErrorSchema = Type.Object({
   id: Type.String(),
-  kind: Type.Union(Object.values(ApiErrorKind).map((k) => Type.Literal(k))),
+  kind: Type.Enum(Object.values(ApiErrorKind) as ApiErrorKind[]),
   message: Type.String(),
 });
 
@@ -78,6 +78,8 @@ export interface StatusEntry {
   termination_kind?: string;
   exit_error?: boolean;
   exit_code?: number | null;
+  /** Why a backend could not be started (never a secret). */
+  message?: string;
 }
 
 export const TerminateRequest = Type.Object({

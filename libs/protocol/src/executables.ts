@@ -1,7 +1,12 @@
 /** Executor configurations (`spawn_config.executable`), selected by shape. */
 import { Type, type Static } from 'typebox';
 
-const Env = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), {
+/** Environment variable names a shell accepts; `patternProperties` so validators enforce the name rule. */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+const Env = Type.Unsafe<Record<string, string>>({
+  type: 'object',
+  patternProperties: { [ENV_NAME_PATTERN]: { type: 'string' } },
+  additionalProperties: false,
   description: 'Environment variables for the backend',
 });
 

@@ -1,0 +1,85 @@
+/** Wiring: open JetStream, follow drones and backends, serve HTTP and NATS, and stop it all in order. */
+import { newControllerName } from '@jetplane/protocol';
+import { openJetPlane } from '@jetplane/nats';
+import { resolvePublicUrl, resolveTiming, type ControllerConfig } from './config.js';
+import { DroneDirectory, followDrones } from './drone-directory.js';
+import { buildHttpServer } from './http-server.js';
+import { BackendView, followBackends } from './listings.js';
+import { createControllerMetrics } from './metrics.js';
+import { startNatsHandlers } from './nats-handlers.js';
+import { createControllerApi } from './service.js';
+
+export interface RunningController {
+  /** Where the HTTP API listens (`http://host:port`, actual port). */
+  url: string;
+  /** Controller name (`co-…`), also the NATS connection name suffix. */
+  name: string;
+  close(): Promise<void>;
+}
+
+export async function startController(config: ControllerConfig): Promise<RunningController> {
+  const timing = resolveTiming(config.timing);
+  const name = newControllerName();
+  const log = config.logger.child({ controller: name });
+  const jp = await openJetPlane({ servers: config.servers, name: `jetplane-controller ${name}`, replicas: config.replicas });
+  const stops: Array<() => Promise<void> | void> = [() => jp.close()];
+  const close = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(stop)
+        .catch((err: unknown) => log.warn({ err }, 'error while stopping'));
+    }
+  };
+
+  try {
+    const directory = new DroneDirectory({
+      unhealthyAfterMs: timing.droneUnhealthyAfterMs,
+      retryAfterSeconds: Math.max(1, Math.ceil(timing.heartbeatIntervalMs / 1000)),
+    });
+    const backendView = new BackendView();
+    const droneWatch = await followDrones(jp.streams.drones, directory, log);
+    stops.push(() => droneWatch.stop());
+    const backendWatch = await followBackends(jp.streams.backends, backendView, log);
+    stops.push(() => backendWatch.stop());
+    // Scheduling before the drone registry is loaded would answer NoDroneAvailable for live drones.
+    await Promise.all([droneWatch.caughtUp, backendWatch.caughtUp]);
+
+    let publicUrl = '';
+    const metrics = createControllerMetrics();
+    const api = createControllerApi({
+      jp,
+      directory,
+      backendView,
+      log,
+      connectDeps: {
+        keys: jp.keys,
+        backends: jp.backends,
+        tokens: jp.tokens,
+        events: jp.events,
+        work: jp.work,
+        directory,
+        log,
+        timing,
+        publicUrl: () => publicUrl,
+        ...(config.defaultCluster ? { defaultCluster: config.defaultCluster } : {}),
+      },
+    });
+
+    const http = buildHttpServer({ api, metrics, log });
+    stops.push(() => http.close());
+    await http.app.listen({ host: config.host, port: config.port });
+    const address = http.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    publicUrl = resolvePublicUrl(config.publicUrl, url);
+
+    const handlers = startNatsHandlers({ nc: jp.nc, api, metrics, log });
+    stops.push(() => handlers.stop());
+
+    log.info({ url, public_url: publicUrl, default_cluster: config.defaultCluster ?? null }, 'ready');
+    return { url, name, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

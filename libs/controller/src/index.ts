@@ -1,0 +1,15 @@
+export { startController, type RunningController } from './controller.js';
+export { resolveTiming, resolvePublicUrl, type ControllerConfig } from './config.js';
+export { createControllerApi, type ControllerApi, type StatusWatch } from './service.js';
+export { connect, resolveCluster, resolveKey, statusUrl, type ConnectDeps, type ConnectReply } from './connect.js';
+export { terminate, type TerminateCommand, type TerminateDeps } from './terminate.js';
+export { drain, type DrainDeps } from './drain.js';
+export { DroneDirectory, followDrones, type DroneEntry, type DroneDirectoryOptions } from './drone-directory.js';
+export { BackendView, backendListing, followBackends } from './listings.js';
+export { statusEntry } from './status.js';
+export { formatSseEvent, parseLastEventId, StatusDeduper, streamStatus, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from './status-stream.js';
+export { buildHttpServer, PUBLIC_CORS_HEADERS, type HttpServer, type HttpServerOptions } from './http-server.js';
+export { startNatsHandlers, errorReply, type ErrorReply, type NatsHandlersOptions } from './nats-handlers.js';
+export { validatorFor, validateConnectRequest, describeErrors, typeboxValidatorCompiler, type Validator } from './validate.js';
+export { toApiError } from './errors.js';
+export { createControllerMetrics, type ControllerMetrics } from './metrics.js';
