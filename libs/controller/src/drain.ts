@@ -4,11 +4,11 @@
  * Drones must keep `draining` when they heartbeat (they read the stored state before writing).
  */
 import { ApiError, type DrainResponse, type DroneRecord } from '@jetplane/protocol';
-import { encodeJson, isRevisionConflict, type DroneStore, type EventPublisher, type KV } from '@jetplane/nats';
+import { isRevisionConflict, type DroneStore, type EventPublisher } from '@jetplane/nats';
 import type { Logger } from '@jetplane/observability';
 
 export interface DrainDeps {
-  drones: Pick<DroneStore, 'get'> & { kv: Pick<KV, 'update'> };
+  drones: Pick<DroneStore, 'get' | 'update'>;
   events: Pick<EventPublisher, 'publish'>;
   log: Logger;
   now?: () => number;
@@ -27,7 +27,7 @@ export async function drain(deps: DrainDeps, cluster: string, droneName: string)
     if (current.value.state === 'draining') return { updated: false };
     const next: DroneRecord = { ...current.value, state: 'draining' };
     try {
-      await deps.drones.kv.update(droneName, encodeJson(next), current.revision);
+      await deps.drones.update(next, current.revision);
     } catch (err) {
       if (isRevisionConflict(err)) continue; // a heartbeat landed in between: read again
       throw err;

@@ -71,13 +71,11 @@ describe('drain', () => {
     const deps = {
       drones: {
         get: async () => stored,
-        kv: {
-          update: async (_key: string, data: Uint8Array, revision?: number) => {
-            if (pendingConflicts-- > 0) throw new Error('wrong last sequence');
-            if (!stored || revision !== stored.revision) throw new Error('wrong last sequence');
-            stored = { value: JSON.parse(new TextDecoder().decode(data)) as DroneRecord, revision: stored.revision + 1 };
-            return stored.revision;
-          },
+        update: async (record: DroneRecord, revision: number) => {
+          if (pendingConflicts-- > 0) throw new Error('wrong last sequence');
+          if (!stored || revision !== stored.revision) throw new Error('wrong last sequence');
+          stored = { value: record, revision: stored.revision + 1 };
+          return stored.revision;
         },
       },
       events: { publish: async (e: JetPlaneEvent) => void events.push(e) },

@@ -11,6 +11,11 @@ export class DroneStore {
     return this.kv.put(record.name, encodeJson(record));
   }
 
+  /** First registration: fails with a revision conflict if the name is taken. */
+  async create(record: DroneRecord): Promise<number> {
+    return this.kv.create(record.name, encodeJson(record));
+  }
+
   /** Revision-checked write: fails with a revision conflict if the record changed since `revision`. */
   async update(record: DroneRecord, revision: number): Promise<number> {
     return this.kv.update(record.name, encodeJson(record), revision);

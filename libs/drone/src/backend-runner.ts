@@ -1,0 +1,228 @@
+/**
+ * One backend on this drone: walks loading → starting → waiting → ready, handles terminate requests,
+ * and on exit records `terminated` and releases the backend's tokens and key.
+ */
+import { toTerminating, type BackendRecord, type DroneWork, type TerminationKind, type TerminationReason } from '@jetplane/protocol';
+import type { Logger } from '@jetplane/observability';
+import type { DroneTiming } from './config.js';
+import type { Executor, ExitInfo, OutputStream, RunningBackend } from './executor.js';
+import { waitUntilReady } from './readiness.js';
+import { recordStatus, releaseBackend, type DroneStores, type WriteOutcome } from './cleanup.js';
+import type { RetryPolicy } from './retry.js';
+import { exitCodeOf, toEnded, toLiveStatus, toLoading, type EndRequest } from './transitions.js';
+
+export type SpawnWork = Extract<DroneWork, { type: 'spawn' }>;
+
+export interface RunnerContext {
+  stores: DroneStores;
+  drone: string;
+  timing: Pick<DroneTiming, 'softTerminateGraceMs' | 'startupTimeoutMs' | 'readinessProbeIntervalMs'>;
+  log: Logger;
+  /** `undefined` when this drone has no executor for the executable: the backend ends `failed`. */
+  executor: Executor | undefined;
+  retry?: RetryPolicy;
+  /** Called once with the reason the backend ended. */
+  onEnded?: (reason: TerminationReason) => void;
+}
+
+/** How the backend ended, as far as this drone saw it. */
+interface Ending {
+  exit?: ExitInfo;
+  failure?: string;
+}
+
+export class BackendRunner {
+  readonly id: string;
+  /** Resolves once the backend is recorded terminated and released (or that failed for good). */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private record: BackendRecord | undefined;
+  private running: RunningBackend | undefined;
+  private request: EndRequest | null = null;
+  /** Aborted on terminate and on exit: stops a pending start or readiness wait. */
+  private readonly stop = new AbortController();
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** Record writes and their events, in order, so events never overtake each other. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private ended = false;
+  private readonly log: Logger;
+  private readonly output: Record<OutputStream, Logger>;
+
+  constructor(
+    private readonly ctx: RunnerContext,
+    private readonly work: SpawnWork,
+  ) {
+    this.id = work.backend_id;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.log = ctx.log.child({ backend_id: this.id });
+    this.output = {
+      stdout: ctx.log.child({ backend_id: this.id, stream: 'stdout' }),
+      stderr: ctx.log.child({ backend_id: this.id, stream: 'stderr' }),
+    };
+  }
+
+  /** Whether the backend has not started to go away on this drone. */
+  get live(): boolean {
+    return !this.ended && this.request === null;
+  }
+
+  /**
+   * Record `loading`: the drone takes the spawn. `declined` when the record is not `scheduled` for this
+   * drone (a redelivered spawn). Throws if NATS cannot be reached, so the work is redelivered.
+   */
+  async accept(): Promise<'accepted' | 'declined'> {
+    const outcome = await this.enqueue((current) => toLoading(current, this.ctx.drone, Date.now()));
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'declined') {
+      this.ended = true;
+      this.resolveDone();
+      return 'declined';
+    }
+    return 'accepted';
+  }
+
+  /** Bring the backend up and follow it until it ends. Call once, after `accept`. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      await this.finish(await this.lifecycle());
+    } catch (err) {
+      // A bug, not an outcome: make sure nothing keeps running and the record still ends.
+      this.log.error({ err }, 'backend runner failed');
+      this.running?.terminate('hard');
+      await this.finish({ failure: 'drone error' }).catch(() => undefined);
+    }
+  }
+
+  /** soft = SIGTERM, then SIGKILL after the grace period; hard = SIGKILL. Soft may be escalated to hard. */
+  terminate(kind: TerminationKind, reason: TerminationReason): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    const previous = this.request;
+    if (previous && (previous.kind === 'hard' || kind === 'soft')) return Promise.resolve();
+    this.request = previous ? { kind: 'hard', reason: previous.reason } : { kind, reason };
+    // Queued before the exit can queue `terminated`, so the record and events stay in order.
+    const written = this.enqueue((current) => toTerminating(current.state, kind, reason, Date.now()));
+    this.stop.abort();
+    this.signal(kind);
+    return written.then(() => undefined);
+  }
+
+  /** The record ended elsewhere (e.g. the controller declared this drone lost): kill without a new status. */
+  abandon(why: string): void {
+    if (this.ended || this.request?.kind === 'hard') return;
+    this.log.warn({ why }, 'backend record ended elsewhere; killing the backend');
+    this.request = { kind: 'hard', reason: 'lost' };
+    this.stop.abort();
+    this.signal('hard');
+  }
+
+  /** Check that the record still says the backend is alive; it may have been ended by someone else. */
+  async verifyRecord(): Promise<void> {
+    if (!this.live) return;
+    const current = await this.ctx.stores.backends.get(this.id);
+    if (this.live && (!current || current.value.state.status === 'terminated')) this.abandon('record terminated');
+  }
+
+  private async lifecycle(): Promise<Ending> {
+    const executor = this.ctx.executor;
+    if (!executor) return { failure: 'this drone has no executor for this executable' };
+    const result = await executor.start(
+      { backendId: this.id, executable: this.work.executable, env: this.sessionEnv(), signal: this.stop.signal },
+      {
+        onPhase: async (status) => this.advance(await this.enqueue((c) => toLiveStatus(c.state, status, Date.now()))),
+        onOutput: (stream, line) => this.output[stream].info({ line }, 'backend output'),
+      },
+    );
+    if (!result.ok) return result.error.kind === 'failed' ? { failure: result.error.message } : {};
+    const backend = result.backend;
+    this.running = backend;
+    void backend.exited.then(() => this.stop.abort());
+    if (this.request) {
+      // Terminated while it was being started (Plane quirk Q7): it must still end.
+      this.signal(this.request.kind);
+    } else {
+      const { address } = backend;
+      await this.advance(await this.enqueue((c) => toLiveStatus(c.state, 'waiting', Date.now(), address)));
+      const readiness = await waitUntilReady({
+        address,
+        intervalMs: this.ctx.timing.readinessProbeIntervalMs,
+        timeoutMs: this.ctx.timing.startupTimeoutMs,
+        signal: this.stop.signal,
+      });
+      if (readiness === 'ready') {
+        await this.advance(await this.enqueue((c) => toLiveStatus(c.state, 'ready', Date.now(), address)));
+      } else if (readiness === 'timeout') {
+        this.log.warn({ timeout_ms: this.ctx.timing.startupTimeoutMs }, 'backend did not become ready in time');
+        void this.terminate('hard', 'startuptimeout');
+      }
+    }
+    return { exit: await backend.exited };
+  }
+
+  /** A declined step while coming up means the record moved on without us: find out whether it ended. */
+  private async advance(outcome: WriteOutcome): Promise<void> {
+    if (outcome.kind !== 'declined' || !this.live) return;
+    const current = await this.ctx.stores.backends.get(this.id).catch(() => undefined);
+    if (current === undefined) return;
+    if (!current || !['scheduled', 'loading', 'starting', 'waiting', 'ready'].includes(current.value.state.status)) {
+      this.abandon(`record is ${current?.value.state.status ?? 'gone'}`);
+    }
+  }
+
+  private signal(kind: TerminationKind): void {
+    const backend = this.running;
+    if (!backend) return; // not started yet: the pending start sees the aborted signal
+    backend.terminate(kind);
+    if (kind === 'hard') {
+      clearTimeout(this.graceTimer);
+    } else if (!this.graceTimer) {
+      this.graceTimer = setTimeout(() => backend.terminate('hard'), this.ctx.timing.softTerminateGraceMs);
+      this.graceTimer.unref();
+    }
+  }
+
+  private async finish(ending: Ending): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.graceTimer);
+    const exitCode = ending.exit ? exitCodeOf(ending.exit) : null;
+    const fallbackReason: TerminationReason = ending.failure !== undefined ? 'failed' : 'exit';
+    if (ending.failure !== undefined) this.log.warn({ message: ending.failure }, 'backend could not be started');
+    const outcome = await this.enqueue((current) =>
+      toEnded(current.state, Date.now(), {
+        exitCode,
+        request: this.request,
+        fallbackReason,
+        ...(ending.failure !== undefined ? { message: ending.failure } : {}),
+      }),
+    );
+    const record = outcome.kind === 'written' ? outcome.record : this.record;
+    this.ctx.onEnded?.(
+      (outcome.kind === 'written' ? outcome.record.state.termination_reason : undefined) ?? this.request?.reason ?? fallbackReason,
+    );
+    if (record) await releaseBackend(this.ctx.stores, record, { log: this.log, ...this.retryOpt() });
+    this.resolveDone();
+  }
+
+  private enqueue(next: Parameters<typeof recordStatus>[2]): Promise<WriteOutcome> {
+    const result = this.writes.then(() => recordStatus(this.ctx.stores, this.id, next, { log: this.log, ...this.retryOpt() }));
+    this.writes = result;
+    return result.then((outcome) => {
+      if (outcome.kind === 'written') this.record = outcome.record;
+      return outcome;
+    });
+  }
+
+  private retryOpt(): { retry?: RetryPolicy } {
+    return this.ctx.retry ? { retry: this.ctx.retry } : {};
+  }
+
+  private sessionEnv(): Record<string, string> {
+    const env: Record<string, string> = {
+      SESSION_BACKEND_ID: this.id,
+      SESSION_BACKEND_KEY: this.work.key.name,
+      SESSION_BACKEND_FENCING_TOKEN: String(this.work.fencing_token),
+    };
+    if (this.work.static_token) env.SESSION_BACKEND_STATIC_TOKEN = this.work.static_token;
+    return env;
+  }
+}

@@ -1,0 +1,145 @@
+/** Drone configuration: what the caller may set, the defaults, and validation into a resolved form. */
+import {
+  EXECUTOR_KINDS,
+  Timing,
+  isValidClusterName,
+  isValidName,
+  newDroneName,
+  type ExecutorKind,
+} from '@jetplane/protocol';
+import type { Logger } from '@jetplane/observability';
+
+/** Executors this build can run; `docker` is part of the protocol but not implemented yet. */
+export const AVAILABLE_EXECUTORS: readonly ExecutorKind[] = ['process'];
+
+export interface DroneTiming {
+  heartbeatIntervalMs: number;
+  softTerminateGraceMs: number;
+  startupTimeoutMs: number;
+  readinessProbeIntervalMs: number;
+  /**
+   * Without a successful heartbeat for this long the drone kills its backends itself: the controller
+   * declares it lost at `droneLostAfterMs` and lets their keys be taken again. `null` disables it.
+   */
+  selfFenceAfterMs: number | null;
+  /** How long `close()` waits for backends to be recorded terminated before giving up. */
+  closeTimeoutMs: number;
+}
+
+export const DEFAULT_DRONE_TIMING: Readonly<DroneTiming> = Object.freeze({
+  heartbeatIntervalMs: Timing.heartbeatIntervalMs,
+  softTerminateGraceMs: Timing.softTerminateGraceMs,
+  startupTimeoutMs: Timing.startupTimeoutMs,
+  readinessProbeIntervalMs: Timing.readinessProbeIntervalMs,
+  // One heartbeat earlier than the controller's verdict, so the backends are gone before their keys free up.
+  selfFenceAfterMs: Timing.droneLostAfterMs - Timing.heartbeatIntervalMs,
+  closeTimeoutMs: 10_000,
+});
+
+export interface DroneConfig {
+  /** NATS server URLs. */
+  servers: string[];
+  cluster: string;
+  /** Scheduling pool; `''` is the default pool. */
+  pool?: string;
+  /** Drone name (default: a fresh `dr-…`). Reusing a name takes over that drone's work queue. */
+  name?: string;
+  executors?: ExecutorKind[];
+  /** Advertised capacity; the controller enforces it when scheduling. */
+  maxBackends?: number | null;
+  /** Address other components reach this drone's backends on. */
+  backendHost?: string;
+  /** JetStream replicas used when this drone is the first to create the streams and buckets. */
+  replicas?: number;
+  /** Serve `/healthz` and `/metrics` on this port (0 = any free port); unset = no health server. */
+  healthPort?: number | null;
+  healthHost?: string;
+  timing?: Partial<DroneTiming>;
+  logger?: Logger;
+}
+
+export interface ResolvedDroneConfig {
+  servers: string[];
+  cluster: string;
+  pool: string;
+  name: string;
+  executors: ExecutorKind[];
+  maxBackends: number | null;
+  backendHost: string;
+  replicas: number;
+  healthPort: number | null;
+  healthHost: string;
+  timing: DroneTiming;
+}
+
+export type ConfigResult = { ok: true; config: ResolvedDroneConfig } | { ok: false; problems: string[] };
+
+const POOL_RE = /^([a-z0-9][a-z0-9-]*)?$/;
+
+const isPositive = (n: number): boolean => Number.isFinite(n) && n > 0;
+
+export function resolveDroneConfig(input: DroneConfig): ConfigResult {
+  const problems: string[] = [];
+  const pool = input.pool ?? '';
+  const name = input.name ?? newDroneName();
+  const executors: ExecutorKind[] = [...new Set<ExecutorKind>(input.executors ?? ['process'])];
+  const timing: DroneTiming = { ...DEFAULT_DRONE_TIMING, ...definedOnly(input.timing ?? {}) };
+
+  if (input.servers.length === 0) problems.push('no NATS server given');
+  if (!isValidClusterName(input.cluster)) problems.push(`invalid cluster name: ${JSON.stringify(input.cluster)}`);
+  if (!POOL_RE.test(pool) || pool.length > 45) problems.push(`invalid pool name: ${JSON.stringify(pool)}`);
+  if (!isValidName(name)) problems.push(`invalid drone name: ${JSON.stringify(name)} (lowercase letters, digits, dashes)`);
+  if (executors.length === 0) problems.push('no executor given');
+  for (const kind of executors) {
+    if (!(EXECUTOR_KINDS as readonly string[]).includes(kind)) problems.push(`unknown executor: ${kind}`);
+    else if (!AVAILABLE_EXECUTORS.includes(kind)) problems.push(`${kind} executor not available yet`);
+  }
+  const maxBackends = input.maxBackends ?? null;
+  if (maxBackends !== null && !(Number.isInteger(maxBackends) && maxBackends > 0)) {
+    problems.push('max backends must be a positive integer');
+  }
+  const replicas = input.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) problems.push('replicas must be 1..5');
+  const healthPort = input.healthPort ?? null;
+  if (healthPort !== null && !(Number.isInteger(healthPort) && healthPort >= 0 && healthPort <= 65535)) {
+    problems.push('invalid health port');
+  }
+  for (const key of ['heartbeatIntervalMs', 'softTerminateGraceMs', 'startupTimeoutMs', 'readinessProbeIntervalMs', 'closeTimeoutMs'] as const) {
+    if (!isPositive(timing[key])) problems.push(`timing.${key} must be > 0`);
+  }
+  if (timing.selfFenceAfterMs !== null && !(timing.selfFenceAfterMs > timing.heartbeatIntervalMs)) {
+    problems.push('timing.selfFenceAfterMs must exceed the heartbeat interval');
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      servers: input.servers,
+      cluster: input.cluster,
+      pool,
+      name,
+      executors,
+      maxBackends,
+      backendHost: input.backendHost ?? '127.0.0.1',
+      replicas,
+      healthPort,
+      healthHost: input.healthHost ?? '127.0.0.1',
+      timing,
+    },
+  };
+}
+
+/** `{a: undefined}` must not override a default when spread. */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Thrown by `startDrone` for a configuration it cannot run with. */
+export class DroneConfigError extends Error {
+  readonly kind = 'invalid-config' as const;
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'DroneConfigError';
+  }
+}

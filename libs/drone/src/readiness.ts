@@ -1,0 +1,66 @@
+/** Plane's readiness probe: a backend is ready once `HEAD /` on its port gets any HTTP answer. */
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const REQUEST = 'HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n';
+const EXPECTED = 'HTTP/';
+export const PROBE_TIMEOUT_MS = 1_000;
+
+/** Splits `host:port` (IPv6 hosts in brackets or bare). */
+export function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(colon + 1)) };
+}
+
+/** One attempt: connect, send `HEAD /`, and check the first 5 bytes of the answer. Never rejects. */
+export function probeOnce(host: string, port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const socket = connect({ host, port });
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.once('connect', () => socket.write(REQUEST));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= EXPECTED.length) finish(received.subarray(0, EXPECTED.length).toString('latin1') === EXPECTED);
+    });
+    socket.once('end', () => finish(false));
+    socket.once('close', () => finish(false));
+    socket.once('error', () => finish(false));
+  });
+}
+
+export type Readiness = 'ready' | 'timeout' | 'aborted';
+
+export interface WaitForReadyOptions {
+  address: string;
+  intervalMs: number;
+  timeoutMs: number;
+  signal: AbortSignal;
+  probeTimeoutMs?: number;
+}
+
+/** Probe until the backend answers, the startup timeout passes, or `signal` aborts (exit, terminate). */
+export async function waitUntilReady(opts: WaitForReadyOptions): Promise<Readiness> {
+  const { host, port } = parseAddress(opts.address);
+  const deadline = Date.now() + opts.timeoutMs;
+  while (!opts.signal.aborted) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return 'timeout';
+    if (await probeOnce(host, port, Math.min(opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS, remaining))) {
+      return opts.signal.aborted ? 'aborted' : 'ready';
+    }
+    if (opts.signal.aborted) break;
+    const pause = Math.min(opts.intervalMs, Math.max(0, deadline - Date.now()));
+    await sleep(pause, undefined, { signal: opts.signal }).catch(() => undefined);
+  }
+  return 'aborted';
+}

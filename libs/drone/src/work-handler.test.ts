@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { BackendRunner, type SpawnWork } from './backend-runner.js';
+import { FakeExecutor, FakeStores, backendRecord, silentLog, tcpServer, waitFor } from './fakes.fixture.js';
+import { WorkRetryError, workHandler } from './work-handler.js';
+
+const retry = { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 };
+
+function harness() {
+  const fake = new FakeStores();
+  const executor = new FakeExecutor();
+  const runners = new Map<string, BackendRunner>();
+  const lost: string[] = [];
+  const handle = workHandler({
+    drone: 'dr-test',
+    stores: fake.stores,
+    log: silentLog,
+    retry,
+    runner: (id) => runners.get(id),
+    createRunner: (work) =>
+      new BackendRunner({ stores: fake.stores, drone: 'dr-test', timing: { softTerminateGraceMs: 50, startupTimeoutMs: 1_000, readinessProbeIntervalMs: 10 }, log: silentLog, executor, retry }, work),
+    track: (runner) => {
+      runners.set(runner.id, runner);
+      void runner.done.then(() => runners.delete(runner.id));
+    },
+    ended: (reason) => void lost.push(reason),
+  });
+  return { fake, executor, runners, handle, lost };
+}
+
+const spawn = (id: string): SpawnWork => ({
+  type: 'spawn',
+  backend_id: id,
+  cluster: 'localhost:9090',
+  executable: { command: ['x'] },
+  key: { namespace: '', name: `key-${id}`, tag: '' },
+  fencing_token: 1,
+  static_token: null,
+});
+
+describe('workHandler', () => {
+  it('spawns once: a redelivered spawn is a no-op', async () => {
+    const { fake, executor, runners, handle } = harness();
+    const http = await tcpServer();
+    executor.outcome = { address: http.address };
+    fake.add(backendRecord('b1'));
+    await handle(spawn('b1'));
+    await handle(spawn('b1'));
+    expect(runners.size).toBe(1);
+    await waitFor(() => fake.state('b1')?.status === 'ready');
+    expect(executor.specs).toHaveLength(1);
+    await handle({ type: 'terminate', backend_id: 'b1', kind: 'hard', reason: 'external' });
+    await waitFor(() => runners.size === 0);
+    // Redelivered after it ended: the record is past scheduled, nothing starts again.
+    await handle(spawn('b1'));
+    expect(executor.specs).toHaveLength(1);
+    expect(fake.state('b1')).toMatchObject({ status: 'terminated', termination_reason: 'external' });
+    await http.close();
+  });
+
+  it('records a backend it does not run as lost, and releases it', async () => {
+    const { fake, handle, lost } = harness();
+    fake.add(backendRecord('b2', { state: { status: 'ready', time: 1, address: 'h:1' } }), ['tok']);
+    await handle({ type: 'terminate', backend_id: 'b2', kind: 'soft', reason: 'external' });
+    expect(fake.state('b2')).toMatchObject({ status: 'terminated', termination_reason: 'lost', last_status: 'ready', exit_code: null });
+    expect(fake.tokens.get('b2')).toEqual([]);
+    expect(fake.keysHeld.size).toBe(0);
+    expect(lost).toEqual(['lost']);
+    await handle({ type: 'terminate', backend_id: 'b2', kind: 'soft', reason: 'external' });
+    expect(lost).toEqual(['lost']);
+  });
+
+  it('leaves alone a backend of another drone', async () => {
+    const { fake, handle } = harness();
+    fake.add(backendRecord('b3', { drone: 'dr-other', state: { status: 'ready', time: 1 } }));
+    await handle({ type: 'terminate', backend_id: 'b3', kind: 'hard', reason: 'external' });
+    expect(fake.state('b3')?.status).toBe('ready');
+    expect(fake.keysHeld.size).toBe(1);
+  });
+
+  it('asks for redelivery when NATS cannot be reached', async () => {
+    const { fake, handle } = harness();
+    fake.add(backendRecord('b4'));
+    fake.failures = 10;
+    await expect(handle({ type: 'terminate', backend_id: 'b4', kind: 'hard', reason: 'external' })).rejects.toBeInstanceOf(WorkRetryError);
+    fake.failures = 10;
+    await expect(handle(spawn('b4'))).rejects.toThrow('TIMEOUT');
+  });
+});
