@@ -3,6 +3,8 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolic
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Buckets, Streams, Subjects } from '@jetplane/protocol';
+import { LOG_RETENTION } from './backend-logs.js';
+import { STATS_RETENTION } from './backend-stats.js';
 
 export interface InfrastructureOptions {
   /** JetStream replicas for every bucket and stream (3 on a 3-node cluster). */
@@ -24,12 +26,13 @@ const DAY_NS = 24 * 60 * 60 * 1e9;
 /** How many past values of a backend record are kept: its status history, replayed by the SSE stream. */
 export const BACKEND_HISTORY = 16;
 
+/**
+ * Create the stream when it is missing; an existing one is left as it is, so a component started
+ * with another `--nats-replicas` never rescales shared streams (KV buckets behave the same way).
+ */
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
     await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config).catch(() => {
-      // An existing stream with settings we cannot change in place (e.g. retention) is kept as is.
-    });
   } catch {
     await jsm.streams.add(config).catch(async (err: unknown) => {
       // Another component created it first.
@@ -67,6 +70,29 @@ export async function ensureInfrastructure(nc: NatsConnection, opts: Infrastruct
     max_age: DAY_NS,
     num_replicas: opts.replicas,
     duplicate_window: 2 * 60 * 1e9,
+  });
+  await ensureStream(jsm, {
+    name: Streams.logs,
+    subjects: [Subjects.logsAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_msgs_per_subject: LOG_RETENTION.maxMsgsPerSubject,
+    max_age: LOG_RETENTION.maxAgeMs * 1e6,
+    max_bytes: LOG_RETENTION.maxBytes,
+    max_msg_size: LOG_RETENTION.maxMsgSize,
+    num_replicas: opts.replicas,
+  });
+  await ensureStream(jsm, {
+    name: Streams.stats,
+    subjects: [Subjects.statsAll],
+    retention: RetentionPolicy.Limits,
+    // Only the latest sample matters and it is replaced every few seconds: not worth disk writes.
+    storage: StorageType.Memory,
+    discard: DiscardPolicy.Old,
+    max_msgs_per_subject: STATS_RETENTION.maxMsgsPerSubject,
+    max_age: STATS_RETENTION.maxAgeMs * 1e6,
+    num_replicas: opts.replicas,
   });
   const kvm = new Kvm(js);
   const [tokens, backends, keys, drones] = await Promise.all([

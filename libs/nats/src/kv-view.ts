@@ -21,14 +21,17 @@ export async function watchBucket(kv: KV, handlers: BucketWatchHandlers, filter 
   const status = await kv.status();
   if (status.values === 0) markCaughtUp();
   const iter = await kv.watch({ key: filter });
+  // A filter matching nothing delivers no entry at all, so give up waiting after a moment, unless
+  // entries start arriving: then the one with nothing pending after it marks the end of the replay.
+  const emptyFilterTimer = filter === '>' ? undefined : setTimeout(markCaughtUp, 500);
+  emptyFilterTimer?.unref();
   void (async () => {
     for await (const entry of iter) {
+      clearTimeout(emptyFilterTimer);
       if (entry.operation === 'PUT') handlers.onPut(entry.key, entry);
       else handlers.onDelete(entry.key, entry);
       if (entry.delta === 0 || entry.isUpdate) markCaughtUp();
     }
   })();
-  // A filtered bucket with values elsewhere delivers nothing: never wait more than a moment for it.
-  if (filter !== '>') setTimeout(markCaughtUp, 500).unref();
   return { caughtUp, stop: () => iter.stop() };
 }

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * The KV key of a token: SHA-256, base64url. Reading the bucket reveals no usable token,
  * and the proxy can still find a route from the token it is handed.
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  // One-shot `hash` is about twice as fast as createHash(); this runs on every proxied request.
+  return hash('sha256', token, 'base64url');
 }
 
 /** Key id of (namespace, name): hashed so any string is a valid KV key and the length is bounded. */

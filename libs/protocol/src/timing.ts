@@ -2,7 +2,7 @@
  * Every timing constant of the system, in milliseconds, with the invariants between them
  * (checked by `timing.test.ts`). Components take these as defaults and may be configured otherwise.
  */
-export const Timing = Object.freeze({
+const DEFAULTS = {
   /** Drone heartbeat cadence (Plane: 5 s). */
   heartbeatIntervalMs: 5_000,
   /** A drone not heard from for this long gets no new work (Plane: 45 s; we are quicker). */
@@ -33,8 +33,13 @@ export const Timing = Object.freeze({
   orphanKeyAfterMs: 30_000,
   /** Request-reply timeout for CLI and internal requests. */
   requestTimeoutMs: 10_000,
-});
-export type Timing = typeof Timing;
+  /** Drones publish each backend's latest CPU/memory sample at most this often (coalesced). */
+  backendStatsIntervalMs: 5_000,
+  /** How long a drone waits for a backend's last output to be handed to NATS before recording its end. */
+  backendOutputFlushMs: 2_000,
+};
+export type Timing = { readonly [K in keyof typeof DEFAULTS]: number };
+export const Timing: Timing = Object.freeze(DEFAULTS);
 
 /** The ordering every lease and liveness rule relies on; returns the violated rule, if any. */
 export function timingViolations(t: Timing): string[] {

@@ -1,0 +1,27 @@
+export { startProxy, type ProxyConfig, type ProxyHandle } from './proxy.js';
+export { createProxyServer, listen } from './server.js';
+export type { ProxyContext } from './context.js';
+export {
+  RouteTable,
+  asciiJson,
+  isRoutable,
+  type Route,
+  type BackendEntry,
+  type OpenConnection,
+  type RouteFetcher,
+  type RouteTableOptions,
+} from './route-table.js';
+export { RouteUnavailable, ERROR_BODIES, type UnavailableStatus } from './route-errors.js';
+export { resolveRoute, type Resolution } from './resolve.js';
+export { PoolSet, type PoolSetOptions } from './pools.js';
+export { ProxyStats, registerProxyMetrics } from './metrics.js';
+export { feedFromNats, natsFetcher, type RouteFeed } from './nats-feed.js';
+export {
+  buildUpstreamHeaders,
+  filterResponseHeaders,
+  connectionHasUpgrade,
+  isVerifiedHeader,
+  HAS_BODY,
+  type VerifiedIdentity,
+} from './header-policy.js';
+export { tokenEnd, tokenOf, strippedPath, upstreamPath } from './token-path.js';

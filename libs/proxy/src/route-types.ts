@@ -1,0 +1,122 @@
+/** Shapes of the route table's entries and the pure helpers that build them (no state here). */
+import type { BackendRecord, BackendStatus, TokenRecord } from '@jetplane/protocol';
+import type { Pool } from 'undici';
+import type { RouteUnavailable } from './route-errors.js';
+
+/** Something open on behalf of a token (an in-flight response, an upgraded socket pair). */
+export interface OpenConnection {
+  destroy(): void;
+}
+
+export interface Route {
+  readonly hash: string;
+  readonly backendId: string;
+  /** `x-verified-username`, header-safe; null = header not sent. */
+  readonly user: string | null;
+  /** `x-verified-user-data`: JSON of `auth`, computed once, ASCII only; `null` for static tokens. */
+  readonly userDataHeader: string;
+  /** `x-verified-secret`; '' for static tokens. */
+  readonly secret: string;
+  readonly static: boolean;
+  readonly cluster: string;
+  /** Cached link to the backend entry (entries are mutated in place, so the link stays valid). */
+  backend: BackendEntry | null;
+  /** In-flight responses and tunnels, destroyed when the token is revoked; null until first used. */
+  open: Set<OpenConnection> | null;
+  revoked: boolean;
+}
+
+export interface Waiter {
+  resolve(): void;
+  reject(err: RouteUnavailable): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface BackendEntry {
+  readonly id: string;
+  status: BackendStatus;
+  /** Last known address; kept through `terminating` (a soft-terminated backend still serves). '' = unknown. */
+  host: string;
+  port: number;
+  origin: string;
+  revision: number;
+  /** Requests since the last {@link RouteTable.drainActivity}: the idle detector's input. */
+  requests: number;
+  /** Upgraded connections open right now. */
+  openConnections: number;
+  /** Owned by the pool registry; released through `onBackendGone`. */
+  pool: Pool | null;
+  /** Removed from the table: a stale link must be looked up again. */
+  removed: boolean;
+  /** When it was seen terminated (epoch ms), 0 otherwise. */
+  endedAt: number;
+  waiters: Waiter[] | null;
+}
+
+export interface RouteFetcher {
+  getToken(hash: string): Promise<TokenRecord | null>;
+  getBackend(id: string): Promise<{ value: BackendRecord; revision: number } | null>;
+}
+
+const HEADER_SAFE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** JSON with every non-ASCII char escaped: a valid header value whatever the auth object holds. */
+export function asciiJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? 'null';
+  return json.replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/** A user name that cannot be sent as a header as is (control or non-latin1 chars) is percent-encoded. */
+export function headerSafe(value: string): string {
+  return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Whether requests can be sent to the backend now. */
+export function isRoutable(b: BackendEntry): boolean {
+  return b.origin !== '' && (b.status === 'ready' || b.status === 'terminating');
+}
+
+/** The route built once per token put: every header value precomputed. */
+export function newRoute(hash: string, record: TokenRecord, open: Set<OpenConnection> | null): Route {
+  return {
+    hash,
+    backendId: record.backend_id,
+    user: record.user === null || record.user === undefined ? null : headerSafe(record.user),
+    userDataHeader: record.static ? 'null' : asciiJson(record.auth ?? {}),
+    secret: record.static ? '' : headerSafe(record.secret_token),
+    static: record.static,
+    cluster: record.cluster,
+    backend: null,
+    open,
+    revoked: false,
+  };
+}
+
+/** `host:port` (IPv6 in brackets or not) → host, port and an origin URL; null when unusable. */
+export function parseAddress(address: string): { host: string; port: number; origin: string } | null {
+  const colon = address.lastIndexOf(':');
+  if (colon <= 0) return null;
+  let host = address.slice(0, colon);
+  const port = Number(address.slice(colon + 1));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const origin = host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+  return { host, port, origin };
+}
+
+export function newEntry(id: string): BackendEntry {
+  return {
+    id,
+    status: 'scheduled',
+    host: '',
+    port: 0,
+    origin: '',
+    revision: 0,
+    requests: 0,
+    openConnections: 0,
+    pool: null,
+    removed: false,
+    endedAt: 0,
+    waiters: null,
+  };
+}
