@@ -4,6 +4,7 @@ import { VERSION } from '@jetplane/protocol';
 import { connectCommand } from './connect.js';
 import { backendsCommand, drainCommand, dronesCommand, statusCommand, terminateCommand } from './commands.js';
 import { eventsCommand } from './events.js';
+import { logsCommand } from './commands/logs.js';
 import { devCommand } from './dev.js';
 import { ExitCode, applyExitOverride, printError, JetPlaneCommand } from './util.js';
 
@@ -73,6 +74,7 @@ export async function buildProgram(args: string[], loaders = defaultLoaders): Pr
   program.addCommand(statusCommand());
   program.addCommand(terminateCommand());
   program.addCommand(eventsCommand());
+  program.addCommand(logsCommand());
   program.addCommand(dronesCommand());
   program.addCommand(backendsCommand());
   program.addCommand(drainCommand());
@@ -81,7 +83,7 @@ export async function buildProgram(args: string[], loaders = defaultLoaders): Pr
 }
 
 function isKnown(name: string): boolean {
-  return ['controller', 'drone', 'proxy', 'dev', 'connect', 'status', 'terminate', 'events', 'drones', 'backends', 'drain'].includes(name);
+  return ['controller', 'drone', 'proxy', 'dev', 'connect', 'status', 'terminate', 'events', 'logs', 'drones', 'backends', 'drain'].includes(name);
 }
 
 /** Run `jetplane` with `argv` (process.argv form). Exit codes: 0 ok, 1 error, 2 usage. */

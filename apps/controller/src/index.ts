@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { startController } from '@jetplane/controller';
 import { parseServers } from '@jetplane/nats';
 import { createLogger, onShutdownSignal } from '@jetplane/observability';
+import { timingFromJson, type Timing } from '@jetplane/protocol';
 
 export interface ControllerCliOptions {
   nats: string;
@@ -13,6 +14,16 @@ export interface ControllerCliOptions {
   natsReplicas: number;
   logPretty?: boolean;
   logLevel?: string;
+  timing?: Partial<Timing>;
+}
+
+/** `--timing '{"droneLostAfterMs": 2000}'`: protocol timing overrides (for tests and tuning). */
+function timingJson(value: string): Partial<Timing> {
+  try {
+    return timingFromJson(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function integer(min: number, max: number): (value: string) => number {
@@ -38,6 +49,7 @@ export function controllerCommand(): Command {
     .addOption(option('--public-url <url>', 'base URL used in status_url (default http://<host>:<port>)'))
     .addOption(option('--default-cluster <name>', 'cluster for connects without spawn_config.cluster'))
     .addOption(option('--nats-replicas <n>', 'JetStream replicas for streams and buckets').argParser(integer(1, 5)).default(1))
+    .addOption(option('--timing <json>', 'timing overrides in ms, e.g. {"droneLostAfterMs":2000,"keyExpirationMs":4000} (for tests and tuning)').argParser(timingJson))
     .addOption(option('--log-pretty', 'human-readable logs'))
     .addOption(option('--log-level <level>', 'log level (trace, debug, info, warn, error)'))
     .action(async (opts: ControllerCliOptions) => {
@@ -53,6 +65,7 @@ export function controllerCommand(): Command {
           port: opts.port,
           replicas: opts.natsReplicas,
           logger,
+          ...(opts.timing ? { timing: opts.timing } : {}),
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           ...(opts.defaultCluster ? { defaultCluster: opts.defaultCluster } : {}),
         });

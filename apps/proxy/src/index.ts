@@ -1,6 +1,6 @@
 /** `jetplane proxy`: flags (each also read from `JETPLANE_<FLAG>`) wired to `startProxy` and signals. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isValidClusterName } from '@jetplane/protocol';
+import { isValidClusterName, timingFromJson, type Timing } from '@jetplane/protocol';
 import { parseServers } from '@jetplane/nats';
 import { createLogger, onShutdownSignal } from '@jetplane/observability';
 import { startProxy } from '@jetplane/proxy';
@@ -15,6 +15,16 @@ interface ProxyFlags {
   waitForReadySeconds: number;
   logPretty?: boolean;
   logLevel?: string;
+  timing?: Partial<Timing>;
+}
+
+/** `--timing '{"activityReportIntervalMs": 500}'`: protocol timing overrides (for tests and tuning). */
+function timingJson(value: string): Partial<Timing> {
+  try {
+    return timingFromJson(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function port(value: string): number {
@@ -56,9 +66,11 @@ export function proxyCommand(): Command {
         .argParser(seconds)
         .default(30),
     )
+    .addOption(opt('--timing <json>', 'timing overrides in ms, e.g. {"activityReportIntervalMs":500} (for tests and tuning)', 'TIMING').argParser(timingJson))
     .addOption(opt('--log-pretty', 'human-readable logs', 'LOG_PRETTY'))
     .addOption(opt('--log-level <level>', 'pino log level (default info)', 'LOG_LEVEL'))
-    .action(async (flags: ProxyFlags) => {
+    .action(async function (this: Command, flags: ProxyFlags) {
+      const waitGiven = this.getOptionValueSource('waitForReadySeconds') !== 'default';
       const log = createLogger({ component: 'proxy', level: flags.logLevel, pretty: flags.logPretty });
       try {
         const proxy = await startProxy({
@@ -68,7 +80,9 @@ export function proxyCommand(): Command {
           port: flags.port,
           healthPort: flags.healthPort,
           replicas: flags.natsReplicas,
-          waitForReadyMs: Math.round(flags.waitForReadySeconds * 1000),
+          waitForReadyMs:
+            !waitGiven && flags.timing?.proxyWaitForReadyMs !== undefined ? flags.timing.proxyWaitForReadyMs : Math.round(flags.waitForReadySeconds * 1000),
+          ...(flags.timing?.activityReportIntervalMs !== undefined ? { activityReportIntervalMs: flags.timing.activityReportIntervalMs } : {}),
           logger: log,
         });
         onShutdownSignal(log, () => proxy.close());

@@ -24,6 +24,7 @@ import {
 } from '@jetplane/protocol';
 import { isRevisionConflict, type BackendStore, type KeyStore, type Versioned } from '@jetplane/nats';
 import type { DroneDirectory } from './drone-directory.js';
+import type { Fencing } from './fencing.js';
 import { backendRecordFor, createBackend, launchBackend, type Connection, type SpawnDeps } from './spawn.js';
 import { issueToken } from './tokens.js';
 
@@ -47,6 +48,11 @@ export interface ConnectDeps extends SpawnDeps {
   recordWaitMs?: number;
   /** How long to wait for a `terminating` backend to end before answering 409. */
   terminatingWaitMs?: number;
+  /**
+   * Lease checks: a key whose holder's drone is lost or whose lease expired is taken over (the old
+   * backend ends `lost` / `keyexpired`) and spawned anew. Without it, a held key is always trusted.
+   */
+  fencing?: Pick<Fencing, 'staleHolder' | 'takeOver'>;
 }
 
 const POLL_MS = 100;
@@ -122,6 +128,14 @@ export async function connect(deps: ConnectDeps, req: ConnectRequest): Promise<C
       }
       missingSince = undefined;
       const status = backend.value.state.status;
+      if (status !== 'terminated' && deps.fencing) {
+        const stale = await deps.fencing.staleHolder(backend.value, held);
+        if (stale) {
+          deps.log.info({ backend_id: backend.value.id, drone: backend.value.drone, reason: stale }, 'key holder is gone: taking the key over');
+          await deps.fencing.takeOver(backend.value, stale, stale === 'keyexpired' ? held.revision : undefined);
+          continue;
+        }
+      }
       if (status === 'terminated') {
         // The drone's release was lost or is late: free the key unless someone re-took it.
         await deps.keys.releaseAt(key.namespace, key.name, held.revision);

@@ -5,9 +5,13 @@ import { resolvePublicUrl, resolveTiming, type ControllerConfig } from './config
 import { DroneDirectory, followDrones } from './drone-directory.js';
 import { buildHttpServer } from './http-server.js';
 import { BackendView, followBackends } from './listings.js';
-import { createControllerMetrics } from './metrics.js';
+import { createControllerMetrics, registerBackendUsageMetrics } from './metrics.js';
 import { startNatsHandlers } from './nats-handlers.js';
 import { createControllerApi } from './service.js';
+import { StatsView, followStats } from './stats-view.js';
+import { Fencing } from './fencing.js';
+import { KeyLeaseView, followKeys } from './key-leases.js';
+import { LiveBackendIndex, startReaper } from './reaper.js';
 
 export interface RunningController {
   /** Where the HTTP API listens (`http://host:port`, actual port). */
@@ -36,21 +40,51 @@ export async function startController(config: ControllerConfig): Promise<Running
       unhealthyAfterMs: timing.droneUnhealthyAfterMs,
       retryAfterSeconds: Math.max(1, Math.ceil(timing.heartbeatIntervalMs / 1000)),
     });
-    const backendView = new BackendView();
+    const stats = new StatsView();
+    // A BackendView that also indexes live backends by drone, for the lost-drone sweep.
+    const backendView: BackendView & LiveBackendIndex = new LiveBackendIndex(stats);
     const droneWatch = await followDrones(jp.streams.drones, directory, log);
     stops.push(() => droneWatch.stop());
     const backendWatch = await followBackends(jp.streams.backends, backendView, log);
     stops.push(() => backendWatch.stop());
+    const statsFollow = await followStats(jp, stats);
+    stops.push(() => statsFollow.stop());
     // Scheduling before the drone registry is loaded would answer NoDroneAvailable for live drones.
     await Promise.all([droneWatch.caughtUp, backendWatch.caughtUp]);
+    // Key leases as this controller sees them (dated by its own clock), and who may take a key over.
+    const leases = new KeyLeaseView(timing.keyExpirationMs);
+    const keyWatch = await followKeys(jp.streams.keys, leases, log);
+    stops.push(() => keyWatch.stop());
+    await keyWatch.caughtUp;
+    const fencing = new Fencing({
+      keys: jp.keys,
+      backends: jp.backends,
+      tokens: jp.tokens,
+      drones: jp.drones,
+      events: jp.events,
+      directory,
+      leases,
+      timing,
+      log,
+    });
 
     let publicUrl = '';
     const metrics = createControllerMetrics();
+    registerBackendUsageMetrics(metrics, () =>
+      stats.ids().flatMap((id) => {
+        const record = backendView.get(id);
+        const usage = stats.get(id);
+        if (!record || !usage || record.state.status === 'terminated') return [];
+        return [{ backend_id: id, drone: record.drone, ...usage }];
+      }),
+    );
     const api = createControllerApi({
       jp,
       directory,
       backendView,
       log,
+      stats,
+      livenessTimeoutMs: timing.droneInspectTimeoutMs,
       connectDeps: {
         keys: jp.keys,
         backends: jp.backends,
@@ -60,6 +94,7 @@ export async function startController(config: ControllerConfig): Promise<Running
         directory,
         log,
         timing,
+        fencing,
         publicUrl: () => publicUrl,
         ...(config.defaultCluster ? { defaultCluster: config.defaultCluster } : {}),
       },
@@ -75,6 +110,9 @@ export async function startController(config: ControllerConfig): Promise<Running
 
     const handlers = startNatsHandlers({ nc: jp.nc, api, metrics, log });
     stops.push(() => handlers.stop());
+    // Lost drones and expired leases, swept by every controller (each step is revision-checked).
+    const reaper = startReaper({ fencing, index: backendView, directory, leases, keys: jp.keys, intervalMs: timing.sweepIntervalMs, log });
+    stops.push(() => reaper.stop());
 
     log.info({ url, public_url: publicUrl, default_cluster: config.defaultCluster ?? null }, 'ready');
     return { url, name, close };

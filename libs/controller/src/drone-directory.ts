@@ -12,6 +12,11 @@ export interface DroneEntry {
   receivedAt: number;
   /** Spawns this controller sent since that heartbeat (not yet in `record.backends`). */
   pendingSpawns: number;
+  /**
+   * Monotonic time (this controller's clock) the latest heartbeat reached THIS controller; for records
+   * replayed at start, the replay time (never earlier). Lost-drone detection uses only this.
+   */
+  heardAt: number;
 }
 
 export interface DroneDirectoryOptions {
@@ -20,16 +25,20 @@ export interface DroneDirectoryOptions {
   /** `Retry-After` (s) when every eligible drone is full: about one heartbeat, when loads are next reported. */
   retryAfterSeconds: number;
   now?: () => number;
+  /** Monotonic ms for `heardAt` (default `performance.now`). */
+  monotonic?: () => number;
   random?: () => number;
 }
 
 export class DroneDirectory {
   private readonly drones = new Map<string, DroneEntry>();
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private readonly random: () => number;
 
   constructor(private readonly opts: DroneDirectoryOptions) {
     this.now = opts.now ?? Date.now;
+    this.monotonic = opts.monotonic ?? (() => performance.now());
     this.random = opts.random ?? Math.random;
   }
 
@@ -42,7 +51,12 @@ export class DroneDirectory {
       prev.record = record;
       return;
     }
-    this.drones.set(record.name, { record, receivedAt, pendingSpawns: 0 });
+    this.drones.set(record.name, { record, receivedAt, pendingSpawns: 0, heardAt: this.monotonic() });
+  }
+
+  /** Every drone this controller knows of. */
+  entries(): IterableIterator<DroneEntry> {
+    return this.drones.values();
   }
 
   remove(name: string): void {

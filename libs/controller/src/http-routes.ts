@@ -3,6 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConnectRequest, ListQuery, VERSION, type TerminationKind } from '@jetplane/protocol';
 import type { HttpServerOptions, RouteFlags } from './http-server.js';
+import { registerLogRoutes } from './logs.js';
 import { measureConnect } from './metrics.js';
 import { parseLastEventId, streamStatus } from './status-stream.js';
 
@@ -48,6 +49,7 @@ export function registerRoutes(app: FastifyInstance, opts: RouteOptions): void {
     app.get<{ Params: BackendParams }>(`${prefix}/status`, async (req) => api.status(req.params.backend, req.params.cluster));
     app.get<{ Params: BackendParams }>(`${prefix}/status-stream`, (req, reply) => statusStream(opts, req, reply));
   }
+  registerLogRoutes(app, opts);
   // CORS preflight for the public routes (headers come from the onRequest hook).
   app.options('/pub/*', async (_req, reply) => reply.code(204).send());
 

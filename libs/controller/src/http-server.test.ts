@@ -46,6 +46,9 @@ function fakeApi(calls: { connect: ConnectRequest[]; terminate: TerminateCommand
       );
     },
     listDrones: () => [],
+    logs: async () => {
+      throw new ApiError('NotFound', 'Backend does not exist');
+    },
     listBackends: (q) => [{ id: 'b1', cluster: q.cluster ?? 'c', pool: '', drone: 'd', status: 'ready', key: { namespace: '', name: 'k' }, created_at: 1, status_time: 1 }],
     healthy: () => false,
   };

@@ -8,6 +8,7 @@ import type { Logger } from '@jetplane/observability';
 import { logApiError, toApiError } from './errors.js';
 import type { ControllerMetrics } from './metrics.js';
 import { registerRoutes } from './http-routes.js';
+import { registerLivenessRoutes } from './liveness.js';
 import type { ControllerApi } from './service.js';
 import { typeboxValidatorCompiler } from './validate.js';
 
@@ -71,6 +72,7 @@ export function buildHttpServer(opts: HttpServerOptions): HttpServer {
 
   const streams = new Set<() => void>();
   registerRoutes(app, { ...opts, streams });
+  registerLivenessRoutes(app, opts.api.liveness?.bind(opts.api));
 
   return {
     app,

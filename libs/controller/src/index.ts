@@ -13,3 +13,6 @@ export { startNatsHandlers, errorReply, type ErrorReply, type NatsHandlersOption
 export { validatorFor, validateConnectRequest, describeErrors, typeboxValidatorCompiler, type Validator } from './validate.js';
 export { toApiError } from './errors.js';
 export { createControllerMetrics, type ControllerMetrics } from './metrics.js';
+export { openLogFeed, formatLogEvent, parseAfterSeq, parseFollow, registerLogRoutes, LOG_END_EVENT, type LogFeed, type LogFeedOptions } from './logs.js';
+export { StatsView, followStats, STATS_STALE_AFTER_MS } from './stats-view.js';
+export { registerBackendUsageMetrics, type BackendUsageRow } from './metrics.js';

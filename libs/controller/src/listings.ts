@@ -6,6 +6,7 @@
 import type { BackendListing, BackendRecord, ListQuery } from '@jetplane/protocol';
 import { decodeBackend, watchBucket, type BucketWatch, type KV } from '@jetplane/nats';
 import type { Logger } from '@jetplane/observability';
+import type { StatsView } from './stats-view.js';
 
 /** Filters with empty strings meaning "not given" (`?cluster=` from a form), except `pool` where "" is the default pool. */
 export function normalizeQuery(query: ListQuery): ListQuery {
@@ -16,7 +17,7 @@ export function normalizeQuery(query: ListQuery): ListQuery {
   return out;
 }
 
-export function backendListing(record: BackendRecord): BackendListing {
+export function backendListing(record: BackendRecord, stats?: StatsView): BackendListing {
   const { state } = record;
   const row: BackendListing = {
     id: record.id,
@@ -31,11 +32,21 @@ export function backendListing(record: BackendRecord): BackendListing {
   if (state.termination_reason) row.termination_reason = state.termination_reason;
   if (state.termination_kind) row.termination_kind = state.termination_kind;
   if (state.status === 'terminated') row.exit_code = state.exit_code ?? null;
+  // Resource use only while it is meaningful: a sample outliving its backend would mislead.
+  const usage = state.status !== 'terminated' ? stats?.get(record.id) : undefined;
+  if (usage) row.stats = usage;
   return row;
 }
 
 export class BackendView {
   private readonly records = new Map<string, BackendRecord>();
+
+  /** `stats`: where rows get their resource use from (none without it). */
+  constructor(private readonly stats?: StatsView) {}
+
+  get(id: string): BackendRecord | undefined {
+    return this.records.get(id);
+  }
 
   put(record: BackendRecord): void {
     this.records.set(record.id, record);
@@ -53,7 +64,7 @@ export class BackendView {
       if (q.cluster !== undefined && r.cluster !== q.cluster) continue;
       if (q.pool !== undefined && r.pool !== q.pool) continue;
       if (q.state !== undefined && r.state.status !== q.state) continue;
-      rows.push(backendListing(r));
+      rows.push(backendListing(r, this.stats));
     }
     return rows.sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? -1 : 1));
   }

@@ -53,3 +53,39 @@ export async function measureConnect<T extends { spawned: boolean }>(
     stop();
   }
 }
+
+/** One live backend's resource use, for the per-backend gauges. */
+export interface BackendUsageRow {
+  backend_id: string;
+  drone: string;
+  cpu_percent: number;
+  memory_bytes: number;
+  memory_limit_bytes?: number | null | undefined;
+}
+
+/**
+ * `jetplane_backend_cpu_percent`, `jetplane_backend_memory_bytes` and
+ * `jetplane_backend_memory_limit_bytes`, labelled by backend and drone. Filled at scrape time from
+ * `rows()`, so ended backends disappear from the output instead of piling up as stale series.
+ */
+export function registerBackendUsageMetrics(metrics: ControllerMetrics, rows: () => BackendUsageRow[]): void {
+  const labelNames = ['backend_id', 'drone'] as const;
+  const gauge = (name: string, help: string, value: (r: BackendUsageRow) => number | null | undefined): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const r of rows()) {
+          const v = value(r);
+          if (typeof v === 'number') this.set({ backend_id: r.backend_id, drone: r.drone }, v);
+        }
+      },
+    });
+  };
+  gauge('jetplane_backend_cpu_percent', 'Latest CPU use of a live backend, in % of one core', (r) => r.cpu_percent);
+  gauge('jetplane_backend_memory_bytes', 'Latest memory use of a live backend (reclaimable cache excluded)', (r) => r.memory_bytes);
+  gauge('jetplane_backend_memory_limit_bytes', 'Memory limit of a live backend, when it has one', (r) => r.memory_limit_bytes);
+}

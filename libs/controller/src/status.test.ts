@@ -34,6 +34,13 @@ describe('statusEntry', () => {
     });
   });
 
+  it('explains a failed start', () => {
+    expect(statusEntry({ status: 'terminated', time: 8, termination_reason: 'failed', exit_code: null, message: 'image x is missing' })).toMatchObject({
+      termination_reason: 'failed',
+      message: 'image x is missing',
+    });
+  });
+
   it('ignores termination fields on a live status', () => {
     expect(statusEntry({ status: 'loading', time: 1, termination_reason: 'exit', exit_code: 1 })).toEqual({ status: 'loading', time: 1 });
   });

@@ -11,6 +11,8 @@ export function statusEntry(state: BackendState): StatusEntry {
     const code = state.exit_code ?? null;
     entry.exit_error = code !== null && code !== 0;
     entry.exit_code = code;
+    // Why it could not be started (e.g. a missing image): drones never put secrets there.
+    if (state.message) entry.message = state.message;
   }
   return entry;
 }

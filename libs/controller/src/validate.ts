@@ -4,7 +4,7 @@
  */
 import { Compile } from 'typebox/compile';
 import type { Static, TSchema } from 'typebox';
-import { ApiError, ConnectRequest, DockerExecutable, ProcessExecutable, isValidSubdomain } from '@jetplane/protocol';
+import { ApiError, ConnectRequest, DockerExecutable, ProcessExecutable, imageReferenceProblem, isValidSubdomain } from '@jetplane/protocol';
 
 /** Returns the value typed, or throws `ApiError('InvalidRequest')`. */
 export type Validator<T> = (value: unknown) => T;
@@ -138,6 +138,10 @@ function refineConnect(req: ConnectRequest): string | undefined {
   // Plane accepts any subdomain on the wire; a bad one would only fail later at the proxy.
   if (spawn.subdomain != null && !isValidSubdomain(spawn.subdomain)) {
     return 'spawn_config.subdomain: must be letters, digits and dashes, not starting or ending with a dash';
+  }
+  if ('image' in spawn.executable) {
+    const problem = imageReferenceProblem(spawn.executable.image);
+    if (problem) return `${EXECUTABLE_FIELD}.image: ${problem}`;
   }
   return undefined;
 }

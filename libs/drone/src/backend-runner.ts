@@ -5,7 +5,8 @@
 import { toTerminating, type BackendRecord, type DroneWork, type TerminationKind, type TerminationReason } from '@jetplane/protocol';
 import type { Logger } from '@jetplane/observability';
 import type { DroneTiming } from './config.js';
-import type { Executor, ExitInfo, OutputStream, RunningBackend } from './executor.js';
+import type { Executor, ExecutorHooks, ExitInfo, OutputStream, RunningBackend } from './executor.js';
+import type { BackendOutputSink } from './output-publisher.js';
 import { waitUntilReady } from './readiness.js';
 import { recordStatus, releaseBackend, type DroneStores, type WriteOutcome } from './cleanup.js';
 import type { RetryPolicy } from './retry.js';
@@ -23,6 +24,8 @@ export interface RunnerContext {
   retry?: RetryPolicy;
   /** Called once with the reason the backend ended. */
   onEnded?: (reason: TerminationReason) => void;
+  /** Backend output and resource samples for NATS (besides the drone's log). */
+  output?: BackendOutputSink;
 }
 
 /** How the backend ended, as far as this drone saw it. */
@@ -66,6 +69,11 @@ export class BackendRunner {
     return !this.ended && this.request === null;
   }
 
+  /** The backend record as this runner last wrote or read it (undefined before `accept` / `adopt`). */
+  get current(): BackendRecord | undefined {
+    return this.record;
+  }
+
   /**
    * Record `loading`: the drone takes the spawn. `declined` when the record is not `scheduled` for this
    * drone (a redelivered spawn). Throws if NATS cannot be reached, so the work is redelivered.
@@ -82,9 +90,30 @@ export class BackendRunner {
   }
 
   /** Bring the backend up and follow it until it ends. Call once, after `accept`. Never rejects. */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    return this.runWith(() => this.lifecycle());
+  }
+
+  /**
+   * Take over a backend an earlier run of this drone left running (its record is live and names this
+   * drone): `attach` finds it and returns it, or null when it is gone. Instead of `accept` + `run`;
+   * on `true` the runner follows it from the recorded status until it ends.
+   */
+  async adopt(record: BackendRecord, attach: (hooks: ExecutorHooks) => Promise<RunningBackend | null>): Promise<boolean> {
+    this.record = record;
+    const backend = await attach(this.hooks());
+    if (!backend) return false;
+    const { state } = record;
+    if (state.status === 'terminating') {
+      this.request = { kind: state.termination_kind ?? 'hard', reason: state.termination_reason ?? 'lost' };
+    }
+    void this.runWith(() => this.follow(backend, state.status === 'ready'));
+    return true;
+  }
+
+  private async runWith(lifecycle: () => Promise<Ending>): Promise<void> {
     try {
-      await this.finish(await this.lifecycle());
+      await this.finish(await lifecycle());
     } catch (err) {
       // A bug, not an outcome: make sure nothing keeps running and the record still ends.
       this.log.error({ err }, 'backend runner failed');
@@ -127,19 +156,32 @@ export class BackendRunner {
     if (!executor) return { failure: 'this drone has no executor for this executable' };
     const result = await executor.start(
       { backendId: this.id, executable: this.work.executable, env: this.sessionEnv(), signal: this.stop.signal },
-      {
-        onPhase: async (status) => this.advance(await this.enqueue((c) => toLiveStatus(c.state, status, Date.now()))),
-        onOutput: (stream, line) => this.output[stream].info({ line }, 'backend output'),
-      },
+      this.hooks(),
     );
     if (!result.ok) return result.error.kind === 'failed' ? { failure: result.error.message } : {};
-    const backend = result.backend;
+    return this.follow(result.backend, false);
+  }
+
+  private hooks(): ExecutorHooks {
+    const sink = this.ctx.output;
+    return {
+      onPhase: async (status) => this.advance(await this.enqueue((c) => toLiveStatus(c.state, status, Date.now()))),
+      onOutput: (stream, line) => {
+        this.output[stream].info({ line }, 'backend output');
+        sink?.line(this.id, stream, line);
+      },
+      ...(sink ? { onStats: (sample) => sink.stats(this.id, sample) } : {}),
+    };
+  }
+
+  /** From a started backend to its end: waiting → ready (unless it is already ready), then the exit. */
+  private async follow(backend: RunningBackend, alreadyReady: boolean): Promise<Ending> {
     this.running = backend;
     void backend.exited.then(() => this.stop.abort());
     if (this.request) {
       // Terminated while it was being started (Plane quirk Q7): it must still end.
       this.signal(this.request.kind);
-    } else {
+    } else if (!alreadyReady) {
       const { address } = backend;
       await this.advance(await this.enqueue((c) => toLiveStatus(c.state, 'waiting', Date.now(), address)));
       const readiness = await waitUntilReady({
@@ -187,6 +229,9 @@ export class BackendRunner {
     const exitCode = ending.exit ? exitCodeOf(ending.exit) : null;
     const fallbackReason: TerminationReason = ending.failure !== undefined ? 'failed' : 'exit';
     if (ending.failure !== undefined) this.log.warn({ message: ending.failure }, 'backend could not be started');
+    // Its last lines are in JetStream before `terminated` is, so reading the logs then finds them.
+    this.ctx.output?.ended(this.id);
+    await this.ctx.output?.flush();
     const outcome = await this.enqueue((current) =>
       toEnded(current.state, Date.now(), {
         exitCode,

@@ -19,11 +19,32 @@ describe('resolveDroneConfig', () => {
     expect(result.ok && result.config.timing.softTerminateGraceMs).toBe(Timing.softTerminateGraceMs);
   });
 
-  it('refuses the docker executor for now, and bad names', () => {
-    const result = resolveDroneConfig({ servers: ['x'], cluster: 'bad cluster', name: 'Bad_Name', executors: ['docker'], maxBackends: 0 });
+  it('takes both executors and docker settings (host networking by default)', () => {
+    const result = resolveDroneConfig({ servers: ['x'], cluster: 'c.example', executors: ['process', 'docker', 'docker'], docker: { mountBase: '/srv/data' } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.executors).toEqual(['process', 'docker']);
+    expect(result.config.docker).toMatchObject({ mountBase: '/srv/data', networkMode: 'host', socket: undefined });
+  });
+
+  it('refuses a relative mount base and an unknown network mode', () => {
+    const result = resolveDroneConfig({
+      servers: ['x'],
+      cluster: 'c.example',
+      executors: ['docker'],
+      docker: { mountBase: 'data', networkMode: 'overlay' as 'host' },
+    });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problems).toContain('docker executor not available yet');
+    expect(result.problems).toContain('the mount base must be an absolute path');
+    expect(result.problems.some((p) => p.startsWith('invalid docker network mode'))).toBe(true);
+  });
+
+  it('refuses unknown executors and bad names', () => {
+    const result = resolveDroneConfig({ servers: ['x'], cluster: 'bad cluster', name: 'Bad_Name', executors: ['vm' as 'docker'], maxBackends: 0 });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toContain('unknown executor: vm');
     expect(result.problems.some((p) => p.startsWith('invalid cluster name'))).toBe(true);
     expect(result.problems.some((p) => p.startsWith('invalid drone name'))).toBe(true);
     expect(result.problems).toContain('max backends must be a positive integer');

@@ -1,4 +1,6 @@
 /** Drone configuration: what the caller may set, the defaults, and validation into a resolved form. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   EXECUTOR_KINDS,
   Timing,
@@ -8,9 +10,31 @@ import {
   type ExecutorKind,
 } from '@jetplane/protocol';
 import type { Logger } from '@jetplane/observability';
+import type { DockerNetworkMode } from './executors/docker-spec.js';
 
-/** Executors this build can run; `docker` is part of the protocol but not implemented yet. */
-export const AVAILABLE_EXECUTORS: readonly ExecutorKind[] = ['process'];
+/** Executors this build can run. */
+export const AVAILABLE_EXECUTORS: readonly ExecutorKind[] = ['process', 'docker'];
+
+export const DOCKER_NETWORK_MODES: readonly DockerNetworkMode[] = ['host', 'bridge'];
+
+/** Settings of the docker executor (used when `executors` includes `docker`). */
+export interface DockerConfig {
+  /** Docker Engine socket (`/path`, `unix:///path` or `tcp://host:port`); default: `DOCKER_HOST`, else `/var/run/docker.sock`. */
+  socket?: string;
+  /** Base directory for `mount`; without it, mounts are skipped with a warning. */
+  mountBase?: string;
+  /** `host` (default): the drone's network, a drone-picked port; `bridge`: the container's own IP, port 8080. */
+  networkMode?: DockerNetworkMode;
+  /** A pull taking longer fails the backend. */
+  pullTimeoutMs?: number;
+}
+
+export interface ResolvedDockerConfig {
+  socket: string | undefined;
+  mountBase: string | undefined;
+  networkMode: DockerNetworkMode;
+  pullTimeoutMs: number;
+}
 
 export interface DroneTiming {
   heartbeatIntervalMs: number;
@@ -24,6 +48,20 @@ export interface DroneTiming {
   selfFenceAfterMs: number | null;
   /** How long `close()` waits for backends to be recorded terminated before giving up. */
   closeTimeoutMs: number;
+  /** Each backend's latest resource sample is published at most this often. */
+  statsIntervalMs: number;
+  /** At a backend's end, how long to wait for its last output to reach NATS (and the executor to deliver it). */
+  outputFlushMs: number;
+  /** Key lease (see `lease.ts`): renew this long after the last renewal was sent, ... */
+  keyRenewAfterMs: number;
+  /** ... soft-terminate (`keyexpired`) if not renewed by then, ... */
+  keySoftTerminateAfterMs: number;
+  /** ... hard-terminate if not renewed by then. Must stay below the controllers' `keyExpirationMs`. */
+  keyHardTerminateAfterMs: number;
+  /** A failed renewal is retried this often. */
+  keyRenewRetryMs: number;
+  /** Idle and lifetime checks run this often. */
+  sweepIntervalMs: number;
 }
 
 export const DEFAULT_DRONE_TIMING: Readonly<DroneTiming> = Object.freeze({
@@ -34,7 +72,26 @@ export const DEFAULT_DRONE_TIMING: Readonly<DroneTiming> = Object.freeze({
   // One heartbeat earlier than the controller's verdict, so the backends are gone before their keys free up.
   selfFenceAfterMs: Timing.droneLostAfterMs - Timing.heartbeatIntervalMs,
   closeTimeoutMs: 10_000,
+  statsIntervalMs: Timing.backendStatsIntervalMs,
+  outputFlushMs: Timing.backendOutputFlushMs,
+  keyRenewAfterMs: Timing.keyRenewAfterMs,
+  keySoftTerminateAfterMs: Timing.keySoftTerminateAfterMs,
+  keyHardTerminateAfterMs: Timing.keyHardTerminateAfterMs,
+  keyRenewRetryMs: Timing.keyRenewRetryMs,
+  sweepIntervalMs: Timing.sweepIntervalMs,
 });
+
+/** The drone's timing from protocol-level settings (`--timing` JSON): the same derivations as the defaults. */
+export function droneTimingFrom(t: Partial<Timing>): Partial<DroneTiming> {
+  const all: Timing = { ...Timing, ...t };
+  const out: Partial<DroneTiming> = {};
+  const copy = ['heartbeatIntervalMs', 'softTerminateGraceMs', 'startupTimeoutMs', 'readinessProbeIntervalMs', 'keyRenewAfterMs', 'keySoftTerminateAfterMs', 'keyHardTerminateAfterMs', 'keyRenewRetryMs', 'sweepIntervalMs'] as const;
+  for (const key of copy) if (t[key] !== undefined) out[key] = t[key];
+  if (t.backendStatsIntervalMs !== undefined) out.statsIntervalMs = t.backendStatsIntervalMs;
+  if (t.backendOutputFlushMs !== undefined) out.outputFlushMs = t.backendOutputFlushMs;
+  if (t.droneLostAfterMs !== undefined || t.heartbeatIntervalMs !== undefined) out.selfFenceAfterMs = all.droneLostAfterMs - all.heartbeatIntervalMs;
+  return out;
+}
 
 export interface DroneConfig {
   /** NATS server URLs. */
@@ -55,6 +112,14 @@ export interface DroneConfig {
   healthPort?: number | null;
   healthHost?: string;
   timing?: Partial<DroneTiming>;
+  /**
+   * Where the drone keeps local state (the process executor's list of running process groups, for
+   * cleanup after a crash). Default: `<tmpdir>/jetplane-drone-<name>`.
+   */
+  stateDir?: string;
+  /** Once drained and running no backend, stop (see `RunningDrone.stopped`). */
+  exitWhenDrained?: boolean;
+  docker?: DockerConfig;
   logger?: Logger;
 }
 
@@ -70,6 +135,9 @@ export interface ResolvedDroneConfig {
   healthPort: number | null;
   healthHost: string;
   timing: DroneTiming;
+  docker: ResolvedDockerConfig;
+  stateDir: string;
+  exitWhenDrained: boolean;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedDroneConfig } | { ok: false; problems: string[] };
@@ -94,6 +162,15 @@ export function resolveDroneConfig(input: DroneConfig): ConfigResult {
     if (!(EXECUTOR_KINDS as readonly string[]).includes(kind)) problems.push(`unknown executor: ${kind}`);
     else if (!AVAILABLE_EXECUTORS.includes(kind)) problems.push(`${kind} executor not available yet`);
   }
+  const docker: ResolvedDockerConfig = {
+    socket: input.docker?.socket || undefined,
+    mountBase: input.docker?.mountBase || undefined,
+    networkMode: input.docker?.networkMode ?? 'host',
+    pullTimeoutMs: input.docker?.pullTimeoutMs ?? 600_000,
+  };
+  if (!DOCKER_NETWORK_MODES.includes(docker.networkMode)) problems.push(`invalid docker network mode: ${JSON.stringify(docker.networkMode)} (host or bridge)`);
+  if (docker.mountBase !== undefined && !docker.mountBase.startsWith('/')) problems.push('the mount base must be an absolute path');
+  if (!isPositive(docker.pullTimeoutMs)) problems.push('docker pull timeout must be > 0');
   const maxBackends = input.maxBackends ?? null;
   if (maxBackends !== null && !(Number.isInteger(maxBackends) && maxBackends > 0)) {
     problems.push('max backends must be a positive integer');
@@ -104,8 +181,14 @@ export function resolveDroneConfig(input: DroneConfig): ConfigResult {
   if (healthPort !== null && !(Number.isInteger(healthPort) && healthPort >= 0 && healthPort <= 65535)) {
     problems.push('invalid health port');
   }
-  for (const key of ['heartbeatIntervalMs', 'softTerminateGraceMs', 'startupTimeoutMs', 'readinessProbeIntervalMs', 'closeTimeoutMs'] as const) {
+  for (const key of ['heartbeatIntervalMs', 'softTerminateGraceMs', 'startupTimeoutMs', 'readinessProbeIntervalMs', 'closeTimeoutMs', 'statsIntervalMs', 'outputFlushMs'] as const) {
     if (!isPositive(timing[key])) problems.push(`timing.${key} must be > 0`);
+  }
+  for (const key of ['keyRenewAfterMs', 'keyRenewRetryMs', 'sweepIntervalMs'] as const) {
+    if (!isPositive(timing[key])) problems.push(`timing.${key} must be > 0`);
+  }
+  if (!(timing.keySoftTerminateAfterMs > timing.keyRenewAfterMs && timing.keyHardTerminateAfterMs > timing.keySoftTerminateAfterMs)) {
+    problems.push('key lease timing must keep renew < soft < hard');
   }
   if (timing.selfFenceAfterMs !== null && !(timing.selfFenceAfterMs > timing.heartbeatIntervalMs)) {
     problems.push('timing.selfFenceAfterMs must exceed the heartbeat interval');
@@ -126,6 +209,9 @@ export function resolveDroneConfig(input: DroneConfig): ConfigResult {
       healthPort,
       healthHost: input.healthHost ?? '127.0.0.1',
       timing,
+      docker,
+      stateDir: input.stateDir || join(tmpdir(), `jetplane-drone-${name}`),
+      exitWhenDrained: input.exitWhenDrained ?? false,
     },
   };
 }

@@ -1,12 +1,19 @@
 /** The drone agent: registration, work consumption, backend runners, health, shutdown. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openJetPlane } from '@jetplane/nats';
-import { executorKindOf, type ExecutorKind } from '@jetplane/protocol';
+import { openJetPlane, publishBackendStats, publishLogLine } from '@jetplane/nats';
+import { executorKindOf, type BackendRecord, type ExecutorKind } from '@jetplane/protocol';
 import { createLogger, startHealthServer, type Logger, type Registry } from '@jetplane/observability';
 import { BackendRunner, type SpawnWork } from './backend-runner.js';
 import { DroneConfigError, resolveDroneConfig, type DroneConfig, type ResolvedDroneConfig } from './config.js';
+import { adoptLeftoverContainers, startContainerSweep } from './docker-leftovers.js';
 import type { Executor } from './executor.js';
+import { DockerExecutor } from './executors/docker.js';
+import { createDockerClient, describeDockerTarget, pingDocker } from './executors/docker-client.js';
 import { ProcessExecutor } from './executors/process.js';
+import { createOutputPublisher } from './output-publisher.js';
+import { watchDrained } from './drain-exit.js';
+import { LifecycleSupervisor } from './lifecycle.js';
+import { ProcessStateFile, reapLeftoverProcesses } from './process-state.js';
 import { startHeartbeat } from './heartbeat.js';
 import { endLeftoverBackends } from './lost.js';
 import { createDroneMetrics } from './metrics.js';
@@ -27,12 +34,52 @@ export interface RunningDrone {
    * away), mark the drone `stopped`, close NATS. Idempotent.
    */
   close(): Promise<void>;
+  /** Resolves once the drone has closed, whoever asked (a signal, or `exitWhenDrained`). */
+  stopped: Promise<void>;
 }
 
-function createExecutors(config: ResolvedDroneConfig): Map<ExecutorKind, Executor> {
+async function createExecutors(config: ResolvedDroneConfig, log: Logger): Promise<{ executors: Map<ExecutorKind, Executor>; docker?: DockerExecutor }> {
   const executors = new Map<ExecutorKind, Executor>();
-  if (config.executors.includes('process')) executors.set('process', new ProcessExecutor({ host: config.backendHost }));
-  return executors;
+  if (config.executors.includes('process')) {
+    // Whatever a crashed earlier run left running goes first (its records are then ended `lost`).
+    const state = new ProcessStateFile(config.stateDir, log);
+    reapLeftoverProcesses(state, log);
+    executors.set('process', new ProcessExecutor({ host: config.backendHost, ledger: state }));
+  }
+  if (!config.executors.includes('docker')) return { executors };
+  // Advertising docker without a daemon would attract backends that can only fail: refuse to start.
+  const target = describeDockerTarget(config.docker.socket);
+  const client = createDockerClient(config.docker.socket);
+  const version = await pingDocker(client, target);
+  const docker = new DockerExecutor({
+    docker: client,
+    drone: config.name,
+    networkMode: config.docker.networkMode,
+    host: config.backendHost,
+    ...(config.docker.mountBase !== undefined ? { mountBase: config.docker.mountBase } : {}),
+    softTerminateGraceMs: config.timing.softTerminateGraceMs,
+    pullTimeoutMs: config.docker.pullTimeoutMs,
+    outputFlushMs: config.timing.outputFlushMs,
+    log,
+  });
+  await docker.init();
+  if (config.docker.mountBase === undefined) log.info('no --mount-base: docker executables asking for a mount run without one');
+  log.info({ docker: target, version, network_mode: config.docker.networkMode }, 'docker executor ready');
+  executors.set('docker', docker);
+  return { executors, docker };
+}
+
+/** The spawn a backend record stands for (to follow a backend adopted from an earlier run). */
+function workFromRecord(record: BackendRecord): SpawnWork {
+  return {
+    type: 'spawn',
+    backend_id: record.id,
+    cluster: record.cluster,
+    executable: record.executable,
+    key: record.key,
+    fencing_token: record.fencing_token,
+    static_token: record.static_token,
+  };
 }
 
 export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
@@ -43,18 +90,74 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
   const jp = await openJetPlane({ servers: config.servers, name: `jetplane-drone ${config.name}`, replicas: config.replicas });
 
   const metrics = createDroneMetrics();
-  const executors = createExecutors(config);
+  const output = createOutputPublisher({
+    publishLine: (line) => publishLogLine(jp.nc, line),
+    publishStats: (stats) => publishBackendStats(jp.nc, stats),
+    flush: () => jp.nc.flush(),
+    flushTimeoutMs: config.timing.outputFlushMs,
+    statsIntervalMs: config.timing.statsIntervalMs,
+  });
+  let executors = new Map<ExecutorKind, Executor>();
+  let docker: DockerExecutor | undefined;
+  let sweep: { stop(): void } | undefined;
   const runners = new Map<string, BackendRunner>();
   const registration = new DroneRegistration({ drones: jp.drones, events: jp.events, config, log, backendCount: () => runners.size });
+  // Key leases, idle and lifetime limits, liveness inspection (see lifecycle.ts).
+  const lifecycle = new LifecycleSupervisor({ drone: config.name, keys: jp.keys, timing: config.timing, log, isConnected: () => jp.isConnected() });
+  lifecycle.start(jp.nc);
   let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   let consumer: WorkLoop;
   let closing: Promise<void> | undefined;
 
+  const createRunner = (work: SpawnWork): BackendRunner =>
+    new BackendRunner(
+      {
+        stores: jp,
+        drone: config.name,
+        timing: config.timing,
+        log,
+        executor: executors.get(executorKindOf(work.executable)),
+        onEnded: (reason) => metrics.terminations.inc({ reason }),
+        output,
+      },
+      work,
+    );
+  const track = (runner: BackendRunner): void => {
+    // A spawn that was mid-flight when close() gave up waiting for it must not outlive the drone.
+    if (closing) void runner.terminate('hard', 'lost');
+    runners.set(runner.id, runner);
+    lifecycle.watch(runner);
+    metrics.spawns.inc();
+    metrics.backendsRunning.set(runners.size);
+    void runner.done.then(() => {
+      runners.delete(runner.id);
+      metrics.backendsRunning.set(runners.size);
+    });
+  };
+
   try {
+    ({ executors, docker } = await createExecutors(config, log));
+    let adopted = new Set<string>();
+    if (docker) {
+      const dockerExecutor = docker;
+      adopted = await adoptLeftoverContainers({
+        docker: dockerExecutor,
+        backends: jp.backends,
+        drone: config.name,
+        log,
+        adopt: async (record, containerId) => {
+          const runner = createRunner(workFromRecord(record));
+          const ok = await runner.adopt(record, (hooks) => dockerExecutor.adopt(containerId, record.id, hooks));
+          if (ok) track(runner);
+          return ok;
+        },
+      });
+      if (adopted.size > 0) log.info({ adopted: adopted.size }, 'containers of the earlier run adopted');
+    }
     const previous = await jp.drones.get(config.name);
     if (previous) {
       if (previous.value.state !== 'stopped') log.warn('a drone with this name did not stop cleanly; taking over');
-      const ended = await endLeftoverBackends(jp, config.name, { log });
+      const ended = await endLeftoverBackends(jp, config.name, { log }, adopted);
       if (ended > 0) log.warn({ ended }, 'backends of the earlier run recorded lost');
     }
     await registration.register();
@@ -71,33 +174,19 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
       stores: jp,
       log,
       runner: (id) => runners.get(id),
-      createRunner: (work: SpawnWork) =>
-        new BackendRunner(
-          {
-            stores: jp,
-            drone: config.name,
-            timing: config.timing,
-            log,
-            executor: executors.get(executorKindOf(work.executable)),
-            onEnded: (reason) => metrics.terminations.inc({ reason }),
-          },
-          work,
-        ),
-      track: (runner) => {
-        // A spawn that was mid-flight when close() gave up waiting for it must not outlive the drone.
-        if (closing) void runner.terminate('hard', 'lost');
-        runners.set(runner.id, runner);
-        metrics.spawns.inc();
-        metrics.backendsRunning.set(runners.size);
-        void runner.done.then(() => {
-          runners.delete(runner.id);
-          metrics.backendsRunning.set(runners.size);
-        });
-      },
+      createRunner,
+      track,
       ended: (reason) => metrics.terminations.inc({ reason }),
     });
     consumer = await startWorkLoop(jp.work, config.name, handle, log);
+    if (docker) sweep = startContainerSweep({ docker, backends: jp.backends, drone: config.name, log, followed: (id) => runners.has(id) });
   } catch (err) {
+    // Adopted backends would have nobody following them: end them like close() does.
+    lifecycle.stop();
+    for (const runner of runners.values()) void runner.terminate('hard', 'lost');
+    await Promise.race([Promise.all([...runners.values()].map((r) => r.done)), sleep(config.timing.closeTimeoutMs)]);
+    docker?.close();
+    output.close();
     await health?.close();
     await jp.close();
     throw err;
@@ -109,6 +198,7 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
     selfFenceAfterMs: config.timing.selfFenceAfterMs,
     runners: () => runners.values(),
     log,
+    onFenced: (fenced) => lifecycle.setFenced(fenced),
   });
   log.info({ url: health?.url ?? null, pool: config.pool, cluster: config.cluster, executors: config.executors }, 'ready');
 
@@ -116,15 +206,35 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
     const deadline = Date.now() + config.timing.closeTimeoutMs;
     const until = <T>(p: Promise<T>): Promise<unknown> => Promise.race([p, sleep(Math.max(0, deadline - Date.now()))]);
     heartbeat.stop();
+    drained?.stop();
+    lifecycle.stop();
+    sweep?.stop();
     await until(consumer.stop());
     const remaining = [...runners.values()];
     if (remaining.length > 0) log.info({ backends: remaining.length }, 'killing backends');
     for (const runner of remaining) void runner.terminate('hard', 'lost');
     await until(Promise.all(remaining.map((r) => r.done)));
+    docker?.close();
+    output.close();
     await registration.markStopped().catch((err: unknown) => log.warn({ err }, 'could not mark the drone stopped'));
     await health?.close();
     await jp.close();
   };
+
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const closeOnce = (): Promise<void> => (closing ??= close().finally(markStopped));
+  const drained = config.exitWhenDrained
+    ? watchDrained({
+        state: () => registration.currentState,
+        running: () => runners.size,
+        intervalMs: config.timing.heartbeatIntervalMs,
+        onDrained: () => {
+          log.info('drained and empty: stopping');
+          void closeOnce();
+        },
+      })
+    : undefined;
 
   return {
     name: config.name,
@@ -132,6 +242,7 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
     healthUrl: health?.url ?? null,
     registry: metrics.registry,
     backendIds: () => [...runners.keys()],
-    close: () => (closing ??= close()),
+    close: closeOnce,
+    stopped,
   };
 }

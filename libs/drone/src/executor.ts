@@ -24,6 +24,18 @@ export interface ExecutorHooks {
    */
   onPhase(status: 'starting'): Promise<void>;
   onOutput(stream: OutputStream, line: string): void;
+  /** A resource-use sample (executors that can measure it call this about every second). */
+  onStats?(sample: ResourceSample): void;
+}
+
+/** CPU and memory use of a backend at one moment. */
+export interface ResourceSample {
+  /** Share of one CPU (100 = one full core). */
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number | null;
+  /** Epoch ms. */
+  time: number;
 }
 
 export interface ExitInfo {

@@ -37,16 +37,19 @@ export async function endUnknownBackend(stores: DroneStores, drone: string, back
 }
 
 /**
- * A drone restarted under the same name runs none of its predecessor's backends. Those past
- * `scheduled` are recorded `lost`; `scheduled` ones still have their spawn work queued.
+ * A drone restarted under the same name runs none of its predecessor's backends (except those in
+ * `adopted`: containers it found still running and took over). Those past `scheduled` are recorded
+ * `lost`; `scheduled` ones still have their spawn work queued.
  */
 export async function endLeftoverBackends(
   stores: DroneStores & { backends: Pick<BackendStore, 'kv'> },
   drone: string,
   io: Io,
+  adopted: ReadonlySet<string> = new Set(),
 ): Promise<number> {
   let ended = 0;
   for await (const id of await stores.backends.kv.keys()) {
+    if (adopted.has(id)) continue;
     const current = await stores.backends.get(id);
     if (!current || current.value.drone !== drone) continue;
     const status = current.value.state.status;

@@ -14,3 +14,5 @@ export { openJetPlane, type JetPlane } from './jetplane.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { KV, KvEntry } from '@nats-io/kv';
 export type { JsMsg } from '@nats-io/jetstream';
+export { BackendLogReader, LOG_RETENTION, publishLogLine, type LogCursor } from './backend-logs.js';
+export { STATS_RETENTION, followBackendStats, publishBackendStats } from './backend-stats.js';

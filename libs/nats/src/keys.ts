@@ -38,6 +38,28 @@ export class KeyStore {
     }
   }
 
+  /**
+   * Renew `backendId`'s lease on the key: a revision-checked rewrite of the record it holds (plus
+   * `renewed_at`, the renewing drone's clock, informational). The creation revision (the fencing token)
+   * never changes; the entry's revision moves on, which is what controllers watch to date the lease.
+   * `gone`: nobody holds the key any more; `taken`: another backend does.
+   */
+  async renew(namespace: string, name: string, backendId: string): Promise<{ ok: true; revision: number } | { ok: false; reason: 'gone' | 'taken' }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.get(namespace, name);
+      if (!current) return { ok: false, reason: 'gone' };
+      if (current.value.backend_id !== backendId) return { ok: false, reason: 'taken' };
+      const next: KeyRecord = { ...current.value, renewed_at: Date.now() };
+      try {
+        return { ok: true, revision: await this.kv.update(keyId(namespace, name), encodeJson(next), current.revision) };
+      } catch (err) {
+        // Deleted or re-taken between the read and the write: read again to tell which.
+        if (!isRevisionConflict(err)) throw err;
+      }
+    }
+    return { ok: false, reason: 'taken' };
+  }
+
   /** Release the key if `backendId` still holds it. Idempotent. */
   async releaseIfHeldBy(namespace: string, name: string, backendId: string): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {

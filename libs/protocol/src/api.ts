@@ -4,6 +4,7 @@ import { Executable } from './executables.js';
 import { BACKEND_STATUSES } from './status.js';
 import { NAME_PATTERN } from './names.js';
 import { ApiErrorKind } from './errors.js';
+import type { BackendUsage } from './backend-output.js';
 
 /** Largest accepted request body, in bytes. */
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -80,6 +81,8 @@ export interface StatusEntry {
   exit_code?: number | null;
   /** Why a backend could not be started (never a secret). */
   message?: string;
+  /** Latest CPU/memory sample of a live backend, when its drone reports one (`GET` status only, not SSE). */
+  stats?: BackendUsage;
 }
 
 export const TerminateRequest = Type.Object({
@@ -132,4 +135,6 @@ export interface BackendListing {
   termination_reason?: string;
   termination_kind?: string;
   exit_code?: number | null;
+  /** Latest CPU/memory sample of a live backend, when its drone reports one. */
+  stats?: BackendUsage;
 }

@@ -58,3 +58,26 @@ export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
 export function executorKindOf(executable: Executable): ExecutorKind {
   return 'image' in executable ? 'docker' : 'process';
 }
+
+// ---- Docker image references (distribution/reference grammar) ----
+
+const ALNUM = '[a-z0-9]+';
+const PATH_COMPONENT = `${ALNUM}(?:(?:[._]|__|-+)${ALNUM})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const IMAGE_REFERENCE_RE = new RegExp(`^(${NAME})(?::${TAG})?(?:@${DIGEST})?$`);
+const MAX_IMAGE_NAME_LENGTH = 255;
+
+/**
+ * Why `image` is not a reference Docker would accept (`name[:tag][@digest]`), or undefined when it is.
+ * Checked at connect so a typo is a 400, not a backend that fails on its drone.
+ */
+export function imageReferenceProblem(image: string): string | undefined {
+  const match = IMAGE_REFERENCE_RE.exec(image);
+  if (!match) return 'is not a valid image reference (expected name[:tag][@digest], lowercase name)';
+  if ((match[1] ?? '').length > MAX_IMAGE_NAME_LENGTH) return `image name is longer than ${MAX_IMAGE_NAME_LENGTH} characters`;
+  return undefined;
+}

@@ -9,3 +9,5 @@ export * from './api.js';
 export type * from './records.js';
 export type * from './events.js';
 export { VERSION } from './version.js';
+export type * from './backend-output.js';
+export type * from './lifecycle.js';

@@ -42,9 +42,12 @@ export interface KeyRecord {
   tag: string;
   backend_id: string;
   acquired_at: number;
+  /** Drone clock at the holder's last lease renewal; informational only (expiry uses the reader's clock). */
+  renewed_at?: number;
 }
 
-export type DroneState = 'ready' | 'draining' | 'stopped';
+/** `lost`: written by a controller once the drone's heartbeat has been silent for `droneLostAfterMs`. */
+export type DroneState = 'ready' | 'draining' | 'stopped' | 'lost';
 
 /** `jetplane_drones` / `<drone name>`: registration and heartbeat. */
 export interface DroneRecord {

@@ -12,6 +12,10 @@ export const Streams = {
   events: 'JETPLANE_EVENTS',
   /** Per-drone work queue (spawn, terminate), `jetplane.work.>`. */
   work: 'JETPLANE_WORK',
+  /** Backend stdout/stderr lines, `jetplane.logs.<backend>` (bounded per subject and by age). */
+  logs: 'JETPLANE_LOGS',
+  /** Latest CPU/memory sample per backend, `jetplane.stats.<backend>` (one kept per subject). */
+  stats: 'JETPLANE_STATS',
 } as const;
 
 export const QueueGroups = { controllers: 'jetplane-controllers' } as const;
@@ -32,6 +36,16 @@ export const Subjects = {
   tokenEvent: (backendId: string, what: 'issued' | 'revoked'): string =>
     `jetplane.events.token.${backendId}.${what}`,
   droneEvent: (drone: string, what: string): string => `jetplane.events.drone.${drone}.${what}`,
+  logsAll: 'jetplane.logs.>',
+  /** A backend's output lines (`BackendLogLine`), published by its drone. */
+  backendLogs: (backendId: string): string => `jetplane.logs.${backendId}`,
+  statsAll: 'jetplane.stats.>',
+  /** A backend's resource use (`BackendStats`), published by its drone every few seconds. */
+  backendStats: (backendId: string): string => `jetplane.stats.${backendId}`,
+  /** Core NATS (not stored): proxies' coalesced `ActivityReport`s for the backends of one drone. */
+  activity: (drone: string): string => `jetplane.activity.${drone}`,
+  /** Request-reply to one drone: `LivenessRequest` → `DroneLivenessReply` (why a backend is still alive). */
+  droneInspect: (drone: string): string => `jetplane.drone.${drone}.inspect`,
 } as const;
 
 /** Name of a drone's durable work consumer. */

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from './context.js';
-import type { OpenConnection, Route } from './route-table.js';
+import type { BackendEntry, OpenConnection, Route } from './route-table.js';
 import { buildUpstreamHeaders, filterResponseHeaders, HAS_BODY } from './header-policy.js';
 import { resolveRoute, type Resolution } from './resolve.js';
 import { tokenEnd, upstreamPath } from './token-path.js';
@@ -31,7 +31,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler, OpenConnection {
     private readonly res: ServerResponse,
     private readonly route: Route,
     private readonly ctx: ProxyContext,
-  ) {}
+    /** Counts this request as in flight until it is over (activity reports). */
+    private readonly backend: BackendEntry,
+  ) {
+    backend.inFlight++;
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
@@ -97,6 +101,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler, OpenConnection {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
+    this.backend.inFlight--;
     this.ctx.table.untrack(this.route, this);
     return true;
   }
@@ -112,7 +117,7 @@ function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, r
   backend.requests++;
   const headers: string[] = [];
   const flags = buildUpstreamHeaders(req.rawHeaders, route, token, req.socket.remoteAddress, false, headers);
-  const handler = new ForwardHandler(res, route, ctx);
+  const handler = new ForwardHandler(res, route, ctx, backend);
   ctx.table.track(route, handler);
   (res as TrackedResponse)[kHandler] = handler;
   res.on('close', onResponseClose);

@@ -25,3 +25,4 @@ export {
   type VerifiedIdentity,
 } from './header-policy.js';
 export { tokenEnd, tokenOf, strippedPath, upstreamPath } from './token-path.js';
+export { publishActivity, startActivityReporter, MAX_BACKENDS_PER_REPORT, type ActivityReporterOptions } from './activity-reporter.js';

@@ -9,6 +9,7 @@ import { PoolSet } from './pools.js';
 import { ProxyStats, registerProxyMetrics } from './metrics.js';
 import { feedFromNats, natsFetcher, type RouteFeed } from './nats-feed.js';
 import { createProxyServer, listen } from './server.js';
+import { startActivityReporter } from './activity-reporter.js';
 
 export interface ProxyConfig {
   /** NATS server URLs. */
@@ -26,6 +27,8 @@ export interface ProxyConfig {
   waitForReadyMs?: number;
   /** How long in-flight requests get to finish on close before their connections are cut. */
   shutdownGraceMs?: number;
+  /** Activity reports to the drones' idle sweeps are coalesced over this window (`Timing.activityReportIntervalMs`). */
+  activityReportIntervalMs?: number;
   logger: Logger;
 }
 
@@ -62,8 +65,16 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   let feed: RouteFeed | null = null;
   let server: Server | null = null;
   let health: Awaited<ReturnType<typeof startHealthServer>> | null = null;
+  const reporter = startActivityReporter({
+    nc: jp.nc,
+    table,
+    proxy: name,
+    intervalMs: config.activityReportIntervalMs ?? Timing.activityReportIntervalMs,
+    log,
+  });
 
   const shutdown = async (): Promise<void> => {
+    reporter.stop();
     feed?.stop();
     table.close();
     if (server !== null) await stopServer(server, ctx, config.shutdownGraceMs ?? 5_000);

@@ -3,7 +3,7 @@
  * watches, read KV directly on a miss. Everything a request needs is precomputed at insert time so a hit
  * costs a Map lookup and nothing else.
  */
-import type { BackendRecord, TokenRecord } from '@jetplane/protocol';
+import type { BackendActivity, BackendRecord, TokenRecord } from '@jetplane/protocol';
 import { RouteUnavailable } from './route-errors.js';
 import { isRoutable, newEntry, newRoute, parseAddress, type BackendEntry, type OpenConnection, type Route, type RouteFetcher, type Waiter } from './route-types.js';
 
@@ -108,6 +108,7 @@ export class RouteTable {
       this.backends.set(record.id, entry);
     }
     entry.revision = revision;
+    if (typeof record.drone === 'string') entry.drone = record.drone;
     const state = record.state;
     if (state.address) this.setAddress(entry, state.address);
     entry.status = state.status;
@@ -191,6 +192,27 @@ export class RouteTable {
       entry.requests = 0;
     }
     return active;
+  }
+
+  /**
+   * The idle detector's input, per drone: every backend used since the last call (requests started, or
+   * connections open now: HTTP in flight + upgraded), plus, once, those reported last time that are
+   * quiet now, so their drone sees the open count drop to 0. Resets the request counters.
+   */
+  collectActivity(): Map<string, BackendActivity[]> {
+    const byDrone = new Map<string, BackendActivity[]>();
+    for (const entry of this.backends.values()) {
+      const connections = entry.openConnections + entry.inFlight;
+      const active = entry.requests > 0 || connections > 0;
+      if ((active || entry.reported) && entry.drone !== '') {
+        let list = byDrone.get(entry.drone);
+        if (!list) byDrone.set(entry.drone, (list = []));
+        list.push({ backend_id: entry.id, connections, requests: entry.requests });
+      }
+      entry.reported = active;
+      entry.requests = 0;
+    }
+    return byDrone;
   }
 
   /** Forget old terminated backends and expired "unknown" answers. */

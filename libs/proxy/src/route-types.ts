@@ -44,6 +44,12 @@ export interface BackendEntry {
   requests: number;
   /** Upgraded connections open right now. */
   openConnections: number;
+  /** Plain HTTP requests being forwarded right now (a long poll keeps the backend busy, too). */
+  inFlight: number;
+  /** The drone running it (where activity reports go); '' until the record is known. */
+  drone: string;
+  /** It was in the previous activity report: the next one includes it even if quiet (count drops to 0). */
+  reported: boolean;
   /** Owned by the pool registry; released through `onBackendGone`. */
   pool: Pool | null;
   /** Removed from the table: a stale link must be looked up again. */
@@ -114,6 +120,9 @@ export function newEntry(id: string): BackendEntry {
     revision: 0,
     requests: 0,
     openConnections: 0,
+    inFlight: 0,
+    drone: '',
+    reported: false,
     pool: null,
     removed: false,
     endedAt: 0,

@@ -6,12 +6,20 @@ import { backendEnv, inheritedEnv } from './env.js';
 import { freePort } from './free-port.js';
 import { forEachLine } from './lines.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
+import { guardGroup, type GroupGuard } from './process-guard.js';
 
 export interface ProcessExecutorOptions {
   /** Address the backend is reached on (its port is picked on loopback). */
   host: string;
   /** Base environment; defaults to a minimal subset of the drone's own. */
   inherited?: Record<string, string>;
+  /**
+   * Give each backend group a watcher that SIGKILLs it when the drone's process dies, even by SIGKILL
+   * (see `process-guard.ts`). Default true.
+   */
+  guard?: boolean;
+  /** Told about every group started and ended (the drone's state file, for cleanup after a crash). */
+  ledger?: { started(backendId: string, pid: number): void; ended(backendId: string): void };
 }
 
 const failed = (message: string): StartResult => ({ ok: false, error: { kind: 'failed', message } });
@@ -66,19 +74,24 @@ export class ProcessExecutor implements Executor {
 
     const pid = child.pid as number;
     trackGroup(pid);
+    const { ledger } = this.opts;
+    ledger?.started(spec.backendId, pid);
+    const guard = this.opts.guard === false ? null : guardGroup(pid);
+    void exited.then(() => ledger?.ended(spec.backendId));
     if (child.stdout) forEachLine(child.stdout, (line) => hooks.onOutput('stdout', line));
     if (child.stderr) forEachLine(child.stderr, (line) => hooks.onOutput('stderr', line));
-    return { ok: true, backend: runningProcess(pid, `${this.opts.host}:${port}`, exited) };
+    return { ok: true, backend: runningProcess(pid, `${this.opts.host}:${port}`, exited, guard) };
   }
 }
 
-function runningProcess(pid: number, address: string, exitedRaw: Promise<ExitInfo>): RunningBackend {
+function runningProcess(pid: number, address: string, exitedRaw: Promise<ExitInfo>, guard: GroupGuard | null): RunningBackend {
   let done = false;
   const exited = exitedRaw.then((info) => {
     done = true;
     // The leader is gone; whatever it left behind in its group goes with it.
     signalGroup(pid, 'SIGKILL');
     untrackGroup(pid);
+    guard?.release();
     return info;
   });
   return {
