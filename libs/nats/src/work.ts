@@ -3,6 +3,8 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, 
 import { Streams, Subjects, workConsumerName, type DroneWork } from '@jetplane/protocol';
 import { decodeJson, encodeJson } from './codec.js';
 
+const PULL_EXPIRES_MS = 5_000;
+
 export class WorkQueue {
   constructor(
     private readonly js: JetStreamClient,
@@ -35,7 +37,15 @@ export class WorkQueue {
       await this.jsm.consumers.update(Streams.work, name, { ack_wait: config.ack_wait, max_ack_pending: 1 });
     });
     const consumer = await this.js.consumers.get(Streams.work, name);
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: 1 });
+    // Short pulls: after a JetStream leader change the next pull reaches the new leader within
+    // seconds instead of waiting out the default 30 s request.
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: 1, expires: PULL_EXPIRES_MS });
+    void (async () => {
+      for await (const s of messages.status()) {
+        // The server stopped answering this pull: end the iterator so the owner reopens the consumer.
+        if (s.type === 'heartbeats_missed' && s.count >= 2) messages.stop();
+      }
+    })().catch(() => undefined);
     const done = (async () => {
       for await (const msg of messages) {
         let work: DroneWork;
