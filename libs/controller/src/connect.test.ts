@@ -102,6 +102,9 @@ function fakes() {
       async publish(event) {
         events.push(event);
       },
+      announce(event) {
+        events.push(event);
+      },
     },
     work: {
       async send(drone, work, msgId) {

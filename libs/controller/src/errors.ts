@@ -3,6 +3,7 @@
  * the caller; 5xx are logged with the same `id` so an operator can find them.
  */
 import { ApiError } from '@jetplane/protocol';
+import { isNatsUnavailable } from '@jetplane/nats';
 import type { Logger } from '@jetplane/observability';
 
 interface FastifyishError {
@@ -32,6 +33,12 @@ export function toApiError(err: unknown): ApiError {
     // Fastify's own 4xx messages describe the request (bad header, bad length), never internals.
     const message = typeof e.message === 'string' && e.message ? e.message : undefined;
     return new ApiError('InvalidRequest', message, { cause: err });
+  }
+  if (isNatsUnavailable(err)) {
+    return new ApiError('Unavailable', 'JetStream is not answering right now (e.g. a leader election); retry shortly.', {
+      cause: err,
+      retryAfter: 1,
+    });
   }
   return new ApiError('Other', undefined, { cause: err });
 }

@@ -22,7 +22,7 @@ export interface SpawnDeps {
   keys: Pick<KeyStore, 'releaseAt'>;
   backends: Pick<BackendStore, 'create' | 'transition'>;
   tokens: Pick<TokenStore, 'issue' | 'revokeBackend'>;
-  events: Pick<EventPublisher, 'publish'>;
+  events: Pick<EventPublisher, 'publish' | 'announce'>;
   work: Pick<WorkQueue, 'send'>;
   log: Logger;
 }
@@ -98,6 +98,10 @@ export async function launchBackend(
   const tokenRecord: TokenRecord = record.static_token
     ? { backend_id: record.id, cluster: record.cluster, user: null, auth: null, secret_token: '', static: true, issued_at: record.created_at }
     : { backend_id: record.id, cluster: record.cluster, user, auth, secret_token: connection.secret!, static: false, issued_at: record.created_at };
+  // Announced first so `scheduled` precedes the drone's `loading` on the stream.
+  deps.events.announce(statusEvent(record, record.state), `backend.status:${record.id}:scheduled`, (err) =>
+    deps.log.warn({ err, backend_id: record.id }, 'backend.status event not published'),
+  );
   try {
     await Promise.all([
       deps.work.send(
@@ -119,9 +123,6 @@ export async function launchBackend(
     await abandon(deps, record);
     throw err;
   }
-  await deps.events
-    .publish(statusEvent(record, record.state), `backend.status:${record.id}:scheduled`)
-    .catch((err: unknown) => deps.log.warn({ err, backend_id: record.id }, 'backend.status event not published'));
   return connection;
 }
 

@@ -5,31 +5,30 @@ import type { Logger } from '@jetplane/observability';
 
 export interface TokenIssuerDeps {
   tokens: Pick<TokenStore, 'issue'>;
-  events: Pick<EventPublisher, 'publish'>;
+  events: Pick<EventPublisher, 'announce'>;
   log: Logger;
 }
 
 /**
  * Store `token`'s route, then announce it. The route must be stored before the connect answer goes
- * out (a token works at the proxy at once); the event is informational, so its failure is only logged.
+ * out (a token works at the proxy at once); the event is announced in the background (retried).
  * The event never carries the token, the secret or auth.
  */
 export async function issueToken(deps: TokenIssuerDeps, token: string, record: TokenRecord): Promise<void> {
   await deps.tokens.issue(token, record);
   const hash = hashToken(token);
   const fingerprint = tokenFingerprint(hash);
-  await deps.events
-    .publish(
-      {
-        type: 'token.issued',
-        cluster: record.cluster,
-        time: record.issued_at,
-        backend_id: record.backend_id,
-        fingerprint,
-        static: record.static,
-        user: record.user,
-      },
-      `token.issued:${hash}`,
-    )
-    .catch((err: unknown) => deps.log.warn({ err, backend_id: record.backend_id, fingerprint }, 'token.issued event not published'));
+  deps.events.announce(
+    {
+      type: 'token.issued',
+      cluster: record.cluster,
+      time: record.issued_at,
+      backend_id: record.backend_id,
+      fingerprint,
+      static: record.static,
+      user: record.user,
+    },
+    `token.issued:${hash}`,
+    (err) => deps.log.warn({ err, backend_id: record.backend_id, fingerprint }, 'token.issued event not published'),
+  );
 }

@@ -38,6 +38,8 @@ export function probeOnce(host: string, port: number, timeoutMs = PROBE_TIMEOUT_
   });
 }
 
+const FIRST_PROBE_INTERVAL_MS = 5;
+
 export type Readiness = 'ready' | 'timeout' | 'aborted';
 
 export interface WaitForReadyOptions {
@@ -52,6 +54,9 @@ export interface WaitForReadyOptions {
 export async function waitUntilReady(opts: WaitForReadyOptions): Promise<Readiness> {
   const { host, port } = parseAddress(opts.address);
   const deadline = Date.now() + opts.timeoutMs;
+  // Most backends listen within tens of milliseconds: probe often at first, then back off to
+  // `intervalMs`, so readiness is not rounded up to a whole interval (spawn overhead) nor polled hot.
+  let interval = Math.min(FIRST_PROBE_INTERVAL_MS, opts.intervalMs);
   while (!opts.signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return 'timeout';
@@ -59,7 +64,8 @@ export async function waitUntilReady(opts: WaitForReadyOptions): Promise<Readine
       return opts.signal.aborted ? 'aborted' : 'ready';
     }
     if (opts.signal.aborted) break;
-    const pause = Math.min(opts.intervalMs, Math.max(0, deadline - Date.now()));
+    const pause = Math.min(interval, Math.max(0, deadline - Date.now()));
+    interval = Math.min(interval * 2, opts.intervalMs);
     await sleep(pause, undefined, { signal: opts.signal }).catch(() => undefined);
   }
   return 'aborted';

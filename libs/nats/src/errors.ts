@@ -18,3 +18,27 @@ export function isNotFound(err: unknown): boolean {
   const message = (err as { message?: string } | null)?.message ?? '';
   return /not found/i.test(message);
 }
+
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'NoRespondersError',
+  'ClosedConnectionError',
+  'ConnectionError',
+  'DrainingConnectionError',
+  'JetStreamNotEnabled',
+  'RequestError',
+]);
+
+/**
+ * NATS or JetStream is not answering right now (disconnected, a leader election, no responders):
+ * worth a 503 and a retry rather than a 500.
+ */
+export function isNatsUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { name, message, cause } = e as { name?: string; message?: string; cause?: unknown };
+    if (name && UNAVAILABLE_NAMES.has(name)) return true;
+    if (typeof message === 'string' && /no responders|timeout|jetstream not enabled|closed connection|disconnect/i.test(message)) return true;
+    e = cause;
+  }
+  return false;
+}

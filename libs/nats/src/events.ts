@@ -16,8 +16,26 @@ export function eventSubject(event: JetPlaneEvent): string {
   }
 }
 
+const ANNOUNCE_ATTEMPTS = 8;
+const ANNOUNCE_FIRST_DELAY_MS = 250;
+
 export class EventPublisher {
   constructor(private readonly js: JetStreamClient) {}
+
+  /**
+   * Publish without waiting, retrying (bounded, about 30 s) through a JetStream leader election so
+   * the event is not lost; `msgId` makes the retries store it once. Publishes issued one after the
+   * other on this connection reach the stream in that order. `onGiveUp` hears the last error.
+   */
+  announce(event: JetPlaneEvent, msgId: string, onGiveUp?: (err: unknown) => void): void {
+    const attempt = (n: number, delay: number): void => {
+      this.publish(event, msgId).catch((err: unknown) => {
+        if (n + 1 >= ANNOUNCE_ATTEMPTS) return onGiveUp?.(err);
+        setTimeout(() => attempt(n + 1, delay * 2), delay).unref();
+      });
+    };
+    attempt(0, ANNOUNCE_FIRST_DELAY_MS);
+  }
 
   /**
    * Publish with a message id so a retried publish is stored once. `msgId` should be derived from

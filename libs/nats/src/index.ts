@@ -2,7 +2,7 @@ export { connectNats, parseServers, type NatsHandle, type NatsOptions } from './
 export { ensureInfrastructure, BACKEND_HISTORY, type JetPlaneStreams, type InfrastructureOptions } from './infrastructure.js';
 export { encodeJson, decodeJson } from './codec.js';
 export { hashToken, keyId, tokenFingerprint } from './token-hash.js';
-export { isRevisionConflict } from './errors.js';
+export { isRevisionConflict, isNatsUnavailable } from './errors.js';
 export { watchBucket, type BucketWatch, type BucketWatchHandlers } from './kv-view.js';
 export { TokenStore } from './tokens.js';
 export { BackendStore, decodeBackend, type Versioned } from './backends.js';

@@ -9,11 +9,16 @@ const EMPTY = new Uint8Array(0);
 export class TokenStore {
   constructor(readonly kv: KV) {}
 
-  /** Store a token's route; the index entry is written first so a revocation can never miss it. */
+  /**
+   * Store a token's route and its index entry, in parallel: the token is handed out only once both
+   * are stored, so a revocation (which walks the index) can never miss a token someone holds.
+   */
   async issue(token: string, record: TokenRecord): Promise<void> {
     const hash = hashToken(token);
-    await this.kv.put(TokenKeys.byBackend(record.backend_id, hash), EMPTY);
-    await this.kv.put(TokenKeys.route(hash), encodeJson(record));
+    await Promise.all([
+      this.kv.put(TokenKeys.byBackend(record.backend_id, hash), EMPTY),
+      this.kv.put(TokenKeys.route(hash), encodeJson(record)),
+    ]);
   }
 
   async getByHash(hash: string): Promise<TokenRecord | null> {
