@@ -49,7 +49,9 @@ describe('3-node NATS cluster, one node SIGKILLed under load', () => {
   it('connects recover within seconds and every token issued before the kill still routes', { timeout: 180_000 }, async () => {
     const before: ConnectResponse[] = [];
     for (let i = 0; i < 6; i++) before.push(await jp.spawnReady({ key: { name: uniqueName('pre') }, spawn_config: jp.spawnConfig() }, 30_000));
-    for (const c of before) await jp.echo(c.token, '/warm');
+    for (const c of before) {
+      await waitFor(async () => ((await jp.proxyRequest(c.token, '/warm')).status === 200) || undefined, { timeoutMs: 10_000, intervalMs: 200, description: 'a new token to route' });
+    }
 
     const { jp: handle } = await jp.inspector();
     // The node leading the keys bucket: connect cannot acquire a key until a new leader is elected.

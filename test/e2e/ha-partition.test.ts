@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDroneName, type DroneListing } from '@jetplane/protocol';
 import { freePort, getJson, listOf, postJson, startComponent, stopAllProcesses, uniqueName, waitFor, type ManagedProcess } from '@jetplane/testing';
-import { FAST_TIMING, backendPids, echoSpawn, recordMeasurement, startPinnedNatsCluster, timingEnv, type PinnedCluster } from './ha-support.js';
+import { FAST_TIMING, backendPids, echoSpawn, moveLeadersOff, recordMeasurement, startPinnedNatsCluster, timingEnv, type PinnedCluster, type PinnedNode } from './ha-support.js';
 
 let nats: PinnedCluster;
 const procs: ManagedProcess[] = [];
@@ -18,6 +18,9 @@ let cluster = '';
 const cutName = newDroneName();
 const otherName = newDroneName();
 let cutDrone: ManagedProcess;
+/** The node the cut-off drone is pinned to (not the JetStream meta leader); the others serve everyone else. */
+let cutNode: PinnedNode;
+let mainUrls = '';
 
 async function drone(name: string, natsUrl: string): Promise<ManagedProcess> {
   const proc = await startComponent(
@@ -32,8 +35,9 @@ async function drone(name: string, natsUrl: string): Promise<ManagedProcess> {
 
 beforeAll(async () => {
   nats = await startPinnedNatsCluster(3);
-  const [p1, p2, p3] = nats.nodes;
-  const mainUrls = `${p1!.url},${p2!.url}`;
+  const metaLeader = await nats.waitForMetaLeader();
+  cutNode = nats.nodes.find((n) => n.name !== metaLeader)!;
+  mainUrls = nats.nodes.filter((n) => n !== cutNode).map((n) => n.url).join(',');
   proxyPort = await freePort();
   cluster = `localhost:${proxyPort}`;
   const controllerPort = await freePort();
@@ -42,7 +46,7 @@ beforeAll(async () => {
     await startComponent('controller', ['--nats', mainUrls, '--host', '127.0.0.1', '--port', String(controllerPort), '--default-cluster', cluster, '--nats-replicas', '3'], timingEnv()),
   );
   procs.push(await startComponent('proxy', ['--nats', mainUrls, '--cluster', cluster, '--host', '127.0.0.1', '--port', String(proxyPort), '--nats-replicas', '3'], timingEnv()));
-  cutDrone = await drone(cutName, p3!.url);
+  cutDrone = await drone(cutName, cutNode.url);
   await waitFor(
     async () => listOf<DroneListing>((await getJson(`${controllerUrl}/ctrl/drones`)).body).some((d) => d.name === cutName && d.healthy) || undefined,
     { timeoutMs: 20_000, description: 'the drone to be schedulable' },
@@ -68,9 +72,11 @@ describe('drone cut off from NATS', () => {
       { timeoutMs: 15_000, description: 'the backend ready' },
     );
     // Another drone for the key to move to, reachable through the healthy nodes.
-    await drone(otherName, nats.nodes[0]!.url);
+    await drone(otherName, mainUrls);
+    // Cut the drone off without a JetStream fail-over for everyone else: no leader lives on its node.
+    await moveLeadersOff(mainUrls.split(','), cutNode.name);
 
-    await nats.nodes[2]!.kill('SIGKILL');
+    await cutNode.kill('SIGKILL');
     const cutAt = Date.now();
 
     // The cut-off drone's backend dies on the drone's own clock: by the hard deadline after its last renewal.
@@ -103,7 +109,7 @@ describe('drone cut off from NATS', () => {
     expect(['lost', 'keyexpired']).toContain(old.body.termination_reason);
 
     // Its server comes back: the drone reconnects, is ready again, and still runs nothing of the old key.
-    await nats.nodes[2]!.start();
+    await cutNode.start();
     await waitFor(
       async () => listOf<DroneListing>((await getJson(`${controllerUrl}/ctrl/drones`)).body).some((d) => d.name === cutName && d.healthy && d.state === 'ready') || undefined,
       { timeoutMs: 30_000, intervalMs: 250, description: 'the cut-off drone to be ready again' },

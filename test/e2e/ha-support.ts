@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { BackendLiveness, Timing } from '@jetplane/protocol';
+import { connectNats } from '@jetplane/nats';
 import { echoExecutable, freePort, getJson, isPortOpen, spawnManaged, natsServerBinary, waitFor, withTimeout, type JetPlaneEnv, type ManagedProcess } from '@jetplane/testing';
 
 /**
@@ -209,4 +210,40 @@ export async function startPinnedNatsCluster(n = 3): Promise<PinnedCluster> {
   await Promise.all(nodes.map((x) => x.start()));
   await cluster.waitForMetaLeader();
   return cluster;
+}
+
+/**
+ * Move every JetStream stream leader and replicated consumer leader off `node` (leader step-downs), so
+ * that killing `node` cuts off the clients connected to it without a JetStream fail-over for the others.
+ * Single-replica consumers (KV watches) cannot move; watches re-open by themselves.
+ */
+export async function moveLeadersOff(urls: string[], node: string, timeoutMs = 30_000): Promise<void> {
+  const nats = await connectNats({ servers: urls, name: 'jetplane-e2e-stepdown' });
+  const api = async <T>(subject: string): Promise<T> => JSON.parse((await nats.nc.request(subject, '', { timeout: 5_000 })).string()) as T;
+  try {
+    await waitFor(
+      async () => {
+        let onNode = 0;
+        const { streams } = await api<{ streams: string[] | null }>('$JS.API.STREAM.NAMES');
+        for (const stream of streams ?? []) {
+          const info = await api<{ cluster?: { leader?: string } }>(`$JS.API.STREAM.INFO.${stream}`);
+          if (info.cluster?.leader === node) {
+            onNode++;
+            await api(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`).catch(() => undefined);
+          }
+          const { consumers } = await api<{ consumers: string[] | null }>(`$JS.API.CONSUMER.NAMES.${stream}`);
+          for (const consumer of consumers ?? []) {
+            const ci = await api<{ config?: { num_replicas?: number }; cluster?: { leader?: string; replicas?: unknown[] } }>(`$JS.API.CONSUMER.INFO.${stream}.${consumer}`).catch(() => undefined);
+            if (!ci || ci.cluster?.leader !== node || (ci.cluster.replicas ?? []).length === 0) continue;
+            onNode++;
+            await api(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`).catch(() => undefined);
+          }
+        }
+        return onNode === 0 || undefined;
+      },
+      { timeoutMs, intervalMs: 500, description: `every stream and replicated consumer leader off ${node}` },
+    );
+  } finally {
+    await nats.close();
+  }
 }

@@ -51,6 +51,7 @@ describe('fencing token', () => {
       expect(again.backend_id).toBe(c.backend_id);
       expect(Number((await jp.echo(again.token, '/')).env.SESSION_BACKEND_FENCING_TOKEN)).toBe(tokens[i]);
       await terminateAndWait(c.backend_id);
+      await waitForEmptyDrones(); // every drone here takes at most 2 backends
     }
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
   });

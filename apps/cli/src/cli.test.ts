@@ -32,7 +32,7 @@ describe('program', () => {
     const program = await buildProgram(['--help'], fakeLoaders((loaded = [])));
     expect(loaded).toEqual(['controller', 'drone', 'proxy']);
     const names = program.commands.map((c) => c.name());
-    expect(names).toEqual(['controller', 'drone', 'proxy', 'dev', 'connect', 'status', 'terminate', 'events', 'drones', 'backends', 'drain']);
+    expect(names).toEqual(['controller', 'drone', 'proxy', 'dev', 'connect', 'status', 'terminate', 'events', 'logs', 'drones', 'backends', 'drain']);
     expect(program.commands.find((c) => c.name() === 'proxy')?.description()).toMatch(/unavailable: not built/);
   });
 

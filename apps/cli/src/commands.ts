@@ -67,7 +67,7 @@ function addListFilters(cmd: Command): Command {
   return cmd
     .option('--cluster <name>', 'only this cluster')
     .option('--pool <name>', 'only this pool')
-    .option('--state <state>', 'only this state (drones: ready, draining, stopped; backends: a status)');
+    .option('--state <state>', 'only this state (drones: ready, draining, stopped, lost; backends: a status)');
 }
 
 function listQuery(flags: ListQuery): ListQuery {

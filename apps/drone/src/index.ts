@@ -145,11 +145,8 @@ export function droneCommand(): Command {
           exitWhenDrained: opts.exitWhenDrained === true,
           logger: log,
         });
-        // --exit-when-drained: the drone closed itself.
-        void drone.stopped.then(() => {
-          log.info('stopped');
-          process.exit(0);
-        });
+        // --exit-when-drained: the drone closes itself once drained and empty; then the process ends.
+        if (opts.exitWhenDrained === true) void drone.stopped.then(() => process.exit(0));
       } catch (err) {
         if (err instanceof DroneConfigError) return this.error(`error: ${err.message}`, { exitCode: 2 });
         log.fatal({ err }, 'drone failed to start');

@@ -4,7 +4,7 @@ import { openJetPlane } from '@jetplane/nats';
 import { resolvePublicUrl, resolveTiming, type ControllerConfig } from './config.js';
 import { DroneDirectory, followDrones } from './drone-directory.js';
 import { buildHttpServer } from './http-server.js';
-import { BackendView, followBackends } from './listings.js';
+import { followBackends } from './listings.js';
 import { createControllerMetrics, registerBackendUsageMetrics } from './metrics.js';
 import { startNatsHandlers } from './nats-handlers.js';
 import { createControllerApi } from './service.js';
@@ -42,7 +42,7 @@ export async function startController(config: ControllerConfig): Promise<Running
     });
     const stats = new StatsView();
     // A BackendView that also indexes live backends by drone, for the lost-drone sweep.
-    const backendView: BackendView & LiveBackendIndex = new LiveBackendIndex(stats);
+    const backendView = new LiveBackendIndex(stats);
     const droneWatch = await followDrones(jp.streams.drones, directory, log);
     stops.push(() => droneWatch.stop());
     const backendWatch = await followBackends(jp.streams.backends, backendView, log);

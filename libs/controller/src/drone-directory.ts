@@ -152,7 +152,7 @@ export async function followDrones(kv: KV, directory: DroneDirectory, log: Logge
     onDelete(key) {
       directory.remove(key);
     },
-  });
+  }, '>', { onReopen: (why, from) => log.warn({ bucket: 'drones', why, from_revision: from }, 'watch re-opened') });
   void watch.caughtUp.then(() => (live = true));
   return watch;
 }

@@ -87,5 +87,5 @@ export async function followKeys(kv: KV, view: KeyLeaseView, log: Logger): Promi
     onDelete(key) {
       view.remove(key);
     },
-  });
+  }, '>', { onReopen: (why, from) => log.warn({ bucket: 'keys', why, from_revision: from }, 'watch re-opened') });
 }

@@ -45,19 +45,27 @@ export class KeyStore {
    * `gone`: nobody holds the key any more; `taken`: another backend does.
    */
   async renew(namespace: string, name: string, backendId: string): Promise<{ ok: true; revision: number } | { ok: false; reason: 'gone' | 'taken' }> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    let negative = 0;
+    for (let attempt = 0; attempt < 8; attempt++) {
       const current = await this.get(namespace, name);
-      if (!current) return { ok: false, reason: 'gone' };
-      if (current.value.backend_id !== backendId) return { ok: false, reason: 'taken' };
+      if (!current || current.value.backend_id !== backendId) {
+        // Reads may be served by a replica that lags a moment behind (KV direct get): only a verdict
+        // seen three times, 200 ms apart, ends a lease.
+        if (++negative >= 3) return { ok: false, reason: current ? 'taken' : 'gone' };
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
       const next: KeyRecord = { ...current.value, renewed_at: Date.now() };
       try {
         return { ok: true, revision: await this.kv.update(keyId(namespace, name), encodeJson(next), current.revision) };
       } catch (err) {
-        // Deleted or re-taken between the read and the write: read again to tell which.
+        // Deleted or re-taken between the read and the write (or the read came from a lagging
+        // replica): read again to tell which.
         if (!isRevisionConflict(err)) throw err;
       }
     }
-    return { ok: false, reason: 'taken' };
+    // Not a verdict on the key: the caller retries like after any failed attempt.
+    throw new Error(`renewal of key ${JSON.stringify([namespace, name])} kept conflicting`);
   }
 
   /** Release the key if `backendId` still holds it. Idempotent. */

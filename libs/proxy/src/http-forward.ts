@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from './context.js';
 import type { BackendEntry, OpenConnection, Route } from './route-table.js';
+import { hostAllowed } from './route-types.js';
 import { buildUpstreamHeaders, filterResponseHeaders, HAS_BODY } from './header-policy.js';
 import { resolveRoute, type Resolution } from './resolve.js';
 import { tokenEnd, upstreamPath } from './token-path.js';
@@ -114,6 +115,7 @@ function onResponseClose(this: TrackedResponse): void {
 
 function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, route: Route, token: string, url: string, end: number): void {
   const backend = route.backend!;
+  if (!hostAllowed(backend, req.headers.host)) return answer(ctx, res, 401);
   backend.requests++;
   const headers: string[] = [];
   const flags = buildUpstreamHeaders(req.rawHeaders, route, token, req.socket.remoteAddress, false, headers);

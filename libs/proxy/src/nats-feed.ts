@@ -74,6 +74,7 @@ export async function feedFromNats(table: RouteTable, jp: JetPlane, log: Logger,
       },
     },
     TokenKeys.routeFilter,
+    { onReopen: (why, from) => log.warn({ bucket: 'tokens', why, from_revision: from }, 'watch re-opened') },
   );
   let backends: BucketWatch;
   try {
@@ -86,7 +87,7 @@ export async function feedFromNats(table: RouteTable, jp: JetPlane, log: Logger,
         table.deleteBackend(key);
         backendReplay.saw(entry);
       },
-    });
+    }, '>', { onReopen: (why, from) => log.warn({ bucket: 'backends', why, from_revision: from }, 'watch re-opened') });
   } catch (err) {
     tokens.stop();
     throw err;

@@ -14,6 +14,7 @@ export class RouteUnavailable extends Error {
 /** Short plain-text bodies: never a backend detail, never the token. */
 export const ERROR_BODIES: Readonly<Record<number, string>> = Object.freeze({
   400: 'Bad request.\n',
+  401: 'Invalid subdomain.\n',
   404: 'Unknown or revoked connection token.\n',
   410: 'The backend is no longer available.\n',
   502: 'The backend could not be reached.\n',

@@ -109,6 +109,7 @@ export class RouteTable {
     }
     entry.revision = revision;
     if (typeof record.drone === 'string') entry.drone = record.drone;
+    entry.subdomainHost = record.subdomain ? `${record.subdomain}.${this.cluster}`.toLowerCase() : '';
     const state = record.state;
     if (state.address) this.setAddress(entry, state.address);
     entry.status = state.status;
@@ -243,9 +244,21 @@ export class RouteTable {
       return this.routes.get(hash) ?? this.unknown(hash);
     }
     // KV has no such token. A replica answering the read may lag the write the client's connect saw
-    // acknowledged, so give the watch a moment before calling the token unknown.
+    // acknowledged, so give the watch a moment, then ask KV once more (likely another replica, or the
+    // same one caught up), before calling the token unknown.
     const arrived = await this.awaitArrival(hash);
-    return arrived ?? this.unknown(hash);
+    if (arrived) return arrived;
+    if (this.missGraceMs > 0) {
+      const again = await this.opts.fetcher.getToken(hash).catch(() => null);
+      const current = this.routes.get(hash);
+      if (current) return current;
+      if (again && this.negative.get(hash) !== REVOKED) {
+        this.putToken(hash, again);
+        const route = this.routes.get(hash);
+        if (route) return route;
+      }
+    }
+    return this.unknown(hash);
   }
 
   private awaitArrival(hash: string): Promise<Route | null> {

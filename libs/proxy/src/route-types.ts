@@ -32,6 +32,17 @@ export interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Plane's rule for backends with a subdomain: the Host must be exactly `<sub>.<cluster>` (an explicit
+ * `:443` ignored). Backends without one answer on any Host.
+ */
+export function hostAllowed(backend: BackendEntry, host: string | undefined): boolean {
+  if (backend.subdomainHost === '') return true;
+  if (host === undefined) return false;
+  const h = host.toLowerCase();
+  return h === backend.subdomainHost || (h.endsWith(':443') && h.slice(0, -4) === backend.subdomainHost);
+}
+
 export interface BackendEntry {
   readonly id: string;
   status: BackendStatus;
@@ -48,6 +59,8 @@ export interface BackendEntry {
   inFlight: number;
   /** The drone running it (where activity reports go); '' until the record is known. */
   drone: string;
+  /** For a backend with a subdomain: the only Host it answers (`<sub>.<cluster>`, lowercase); else ''. */
+  subdomainHost: string;
   /** It was in the previous activity report: the next one includes it even if quiet (count drops to 0). */
   reported: boolean;
   /** Owned by the pool registry; released through `onBackendGone`. */
@@ -122,6 +135,7 @@ export function newEntry(id: string): BackendEntry {
     openConnections: 0,
     inFlight: 0,
     drone: '',
+    subdomainHost: '',
     reported: false,
     pool: null,
     removed: false,

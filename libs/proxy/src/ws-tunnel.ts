@@ -10,6 +10,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import type { BackendEntry, OpenConnection, Route } from './route-table.js';
+import { hostAllowed } from './route-types.js';
 import { buildUpstreamHeaders, connectionHasUpgrade, filterResponseHeaders } from './header-policy.js';
 import { resolveRoute, type Resolution } from './resolve.js';
 import { tokenEnd, upstreamPath } from './token-path.js';
@@ -139,6 +140,7 @@ class Tunnel implements OpenConnection {
 
 function tunnel(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, token: string, url: string, end: number): void {
   const backend = route.backend!;
+  if (!hostAllowed(backend, req.headers.host)) return refuse(ctx, socket, 401);
   backend.requests++;
   const headers: string[] = [];
   buildUpstreamHeaders(req.rawHeaders, route, token, req.socket.remoteAddress, true, headers);
