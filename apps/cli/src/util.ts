@@ -1,5 +1,5 @@
 /** Exit codes, usage errors, `JETPLANE_*` environment defaults and output helpers shared by the commands. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { JetPlaneClientError } from '@jetplane/client';
 
 export const ExitCode = { ok: 0, error: 1, usage: 2 } as const;
@@ -9,42 +9,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** `JETPLANE_<FLAG>` for an option: `--max-idle-seconds` → `JETPLANE_MAX_IDLE_SECONDS`. */
-export function envNameFor(option: Option): string {
-  const long = (option.long ?? option.attributeName()).replace(/^--/, '').replace(/^no-/, '');
-  return `JETPLANE_${long.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}`;
-}
-
-const NO_ENV = new Set(['version', 'help']);
-
-/** An option that also reads `JETPLANE_<FLAG>` (contract §2: every flag does). */
-export function flag(flags: string, description?: string): Option {
-  const option = new Option(flags, description);
-  return NO_ENV.has(option.attributeName()) ? option : option.env(envNameFor(option));
-}
-
-/**
- * A commander `Command` whose `.option()` flags read `JETPLANE_<FLAG>` too (commander binds the
- * environment when an option is added, so the variable must be set at creation: `createOption`).
- */
-export class JetPlaneCommand extends Command {
-  override createOption(flags: string, description?: string): Option {
-    return flag(flags, description);
-  }
-
-  override createCommand(name?: string): Command {
-    return new JetPlaneCommand(name);
-  }
-}
-
-/** Options of `cmd` and its subcommands without an environment variable (`--version`/`--help` aside). */
-export function optionsWithoutEnv(cmd: Command, prefix = ''): string[] {
-  const path = prefix ? `${prefix} ${cmd.name()}` : cmd.name();
-  const missing = (cmd.options as readonly Option[])
-    .filter((o) => !o.envVar && !o.negate && !NO_ENV.has(o.attributeName()))
-    .map((o) => `${path} ${o.long ?? o.flags}`);
-  return [...missing, ...(cmd.commands as readonly Command[]).flatMap((c) => optionsWithoutEnv(c, path))];
-}
+export { envNameFor, flag, JetPlaneCommand, optionsWithoutEnv } from '@jetplane/command';
 
 /** Make commander throw instead of exiting, everywhere (commands added with `addCommand` included). */
 export function applyExitOverride(cmd: Command): void {

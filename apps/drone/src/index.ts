@@ -1,12 +1,12 @@
 /** `jetplane drone`: flags and `JETPLANE_*` env in, a running drone out, stopped on SIGTERM/SIGINT. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { componentCommand, componentLogger, flag, integer, port, type ComponentFlags } from '@jetplane/command';
 import { AVAILABLE_EXECUTORS, DOCKER_NETWORK_MODES, DroneConfigError, droneTimingFrom, startDrone, type RunningDrone } from '@jetplane/drone';
 import { parseServers } from '@jetplane/nats';
-import { createLogger, onShutdownSignal } from '@jetplane/observability';
-import { EXECUTOR_KINDS, timingFromJson, type ExecutorKind, type Timing } from '@jetplane/protocol';
+import { onShutdownSignal } from '@jetplane/observability';
+import { EXECUTOR_KINDS, type ExecutorKind } from '@jetplane/protocol';
 
-interface DroneOptions {
-  nats: string;
+interface DroneOptions extends ComponentFlags {
   cluster: string;
   pool: string;
   name?: string;
@@ -16,23 +16,10 @@ interface DroneOptions {
   dockerNetworkMode: 'host' | 'bridge';
   maxBackends?: number;
   healthPort?: number;
-  natsReplicas: number;
   softTerminateGraceSeconds: number;
   startupTimeoutSeconds: number;
-  logPretty?: boolean;
-  logLevel?: string;
   stateDir?: string;
   exitWhenDrained?: boolean;
-  timing?: Partial<Timing>;
-}
-
-/** `--timing '{"heartbeatIntervalMs": 250, ...}'`: protocol timing overrides (for tests and tuning). */
-function timingJson(value: string): Partial<Timing> {
-  try {
-    return timingFromJson(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
 }
 
 /**
@@ -51,62 +38,42 @@ function executorList(value: string, previous: ExecutorKind[] | undefined): Exec
 }
 const DEFAULT_EXECUTORS: ExecutorKind[] = ['process'];
 
-function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-/** `--flag` that also reads `JETPLANE_<FLAG>`. */
-function option(flags: string, description: string, env: string): Option {
-  return new Option(flags, description).env(`JETPLANE_${env}`);
-}
-
 export function droneCommand(): Command {
-  return new Command('drone')
-    .description('run backends for a cluster: takes spawn/terminate work from NATS')
-    .addOption(option('--nats <urls>', 'NATS server URL(s), comma-separated', 'NATS').makeOptionMandatory())
-    .addOption(option('--cluster <name>', 'cluster this drone serves (e.g. localhost:9090)', 'CLUSTER').makeOptionMandatory())
-    .addOption(option('--pool <name>', 'scheduling pool', 'POOL').default(''))
-    .addOption(option('--name <id>', 'drone name (default: a fresh dr-…)', 'NAME'))
+  return componentCommand('drone', 'run backends for a cluster: takes spawn/terminate work from NATS', (cmd) =>
+    cmd
+    .addOption(flag('--cluster <name>', 'cluster this drone serves (e.g. localhost:9090)').makeOptionMandatory())
+    .addOption(flag('--pool <name>', 'scheduling pool').default(''))
+    .addOption(flag('--name <id>', 'drone name (default: a fresh dr-…)'))
     .addOption(
-      option('--executor <kinds>', `how backends run: ${EXECUTOR_KINDS.join(', ')} (comma-separated or repeated)`, 'EXECUTOR')
+      flag('--executor <kinds>', `how backends run: ${EXECUTOR_KINDS.join(', ')} (comma-separated or repeated)`)
         .argParser(executorList)
         .default(DEFAULT_EXECUTORS, 'process'),
     )
-    .addOption(option('--docker-socket <path>', 'Docker Engine socket (default: DOCKER_HOST, else /var/run/docker.sock)', 'DOCKER_SOCKET'))
-    .addOption(option('--mount-base <dir>', 'directory under which docker executables get their `mount` (absolute)', 'MOUNT_BASE'))
+    .addOption(flag('--docker-socket <path>', 'Docker Engine socket (default: DOCKER_HOST, else /var/run/docker.sock)'))
+    .addOption(flag('--mount-base <dir>', 'directory under which docker executables get their `mount` (absolute)'))
     .addOption(
-      option('--docker-network-mode <mode>', 'host: share the drone network, drone-picked port; bridge: reach containers at their IP, port 8080', 'DOCKER_NETWORK_MODE')
+      flag('--docker-network-mode <mode>', 'host: share the drone network, drone-picked port; bridge: reach containers at their IP, port 8080')
         .choices(DOCKER_NETWORK_MODES)
         .default('host'),
     )
-    .addOption(option('--max-backends <n>', 'most backends the scheduler places here', 'MAX_BACKENDS').argParser(integer(1)))
-    .addOption(option('--health-port <port>', 'serve /healthz and /metrics on this port', 'HEALTH_PORT').argParser(integer(0, 65535)))
-    .addOption(option('--nats-replicas <n>', 'JetStream replicas when creating streams and buckets', 'NATS_REPLICAS').argParser(integer(1, 5)).default(1))
+    .addOption(flag('--max-backends <n>', 'most backends the scheduler places here').argParser(integer(1)))
+    .addOption(flag('--health-port <port>', 'serve /healthz and /metrics on this port').argParser(port))
     .addOption(
-      option('--soft-terminate-grace-seconds <s>', 'SIGKILL this long after a soft terminate', 'SOFT_TERMINATE_GRACE_SECONDS')
+      flag('--soft-terminate-grace-seconds <s>', 'SIGKILL this long after a soft terminate')
         .argParser(integer(1))
         .default(30),
     )
     .addOption(
-      option('--startup-timeout-seconds <s>', 'a backend not ready by then ends startuptimeout', 'STARTUP_TIMEOUT_SECONDS')
+      flag('--startup-timeout-seconds <s>', 'a backend not ready by then ends startuptimeout')
         .argParser(integer(1))
         .default(300),
     )
-    .addOption(option('--state-dir <dir>', 'local state (running process groups, for cleanup after a crash); default <tmpdir>/jetplane-drone-<name>', 'STATE_DIR'))
-    .addOption(option('--exit-when-drained', 'once drained and running no backend, stop (exit 0)', 'EXIT_WHEN_DRAINED'))
-    .addOption(
-      option('--timing <json>', 'timing overrides in ms, e.g. {"heartbeatIntervalMs":250,"keyRenewAfterMs":1000} (for tests and tuning)', 'TIMING').argParser(timingJson),
-    )
-    .addOption(option('--log-pretty', 'human-readable logs', 'LOG_PRETTY'))
-    .addOption(option('--log-level <level>', 'log level', 'LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']))
-    .action(async function (this: Command, opts: DroneOptions) {
+    .addOption(flag('--state-dir <dir>', 'local state (running process groups, for cleanup after a crash); default <tmpdir>/jetplane-drone-<name>'))
+    .addOption(flag('--exit-when-drained', 'once drained and running no backend, stop (exit 0)'))
+  ).action(async function (this: Command, opts: DroneOptions) {
       const unavailable = opts.executor.filter((kind) => !AVAILABLE_EXECUTORS.includes(kind));
       if (unavailable.length > 0) this.error(`error: ${unavailable.join(', ')} executor not available`, { exitCode: 2 });
-      const log = createLogger({ component: 'drone', ...(opts.logLevel ? { level: opts.logLevel } : {}), pretty: opts.logPretty === true });
+      const log = componentLogger('drone', opts);
       let servers: string[];
       try {
         servers = parseServers(opts.nats);
