@@ -36,13 +36,14 @@ export async function startController(config: ControllerConfig): Promise<Running
   };
 
   try {
+    const stats = new StatsView();
+    // A BackendView that also indexes live backends by drone, for the lost-drone sweep and admission.
+    const backendView = new LiveBackendIndex(stats);
     const directory = new DroneDirectory({
       unhealthyAfterMs: timing.droneUnhealthyAfterMs,
       retryAfterSeconds: Math.max(1, Math.ceil(timing.heartbeatIntervalMs / 1000)),
+      liveBackends: (drone) => backendView.liveCount(drone),
     });
-    const stats = new StatsView();
-    // A BackendView that also indexes live backends by drone, for the lost-drone sweep.
-    const backendView = new LiveBackendIndex(stats);
     const droneWatch = await followDrones(jp.streams.drones, directory, log);
     stops.push(() => droneWatch.stop());
     const backendWatch = await followBackends(jp.streams.backends, backendView, log);

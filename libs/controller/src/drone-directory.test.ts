@@ -105,6 +105,16 @@ describe('DroneDirectory.pick', () => {
     expect(dir.pick('c1:9090', '', 'process')).toBe('dr-a');
   });
 
+  it('never counts fewer backends than the backend records show (a heartbeat may predate spawns)', () => {
+    const live = new Map([['dr-a', 2]]);
+    const dir = new DroneDirectory({ unhealthyAfterMs: 15_000, retryAfterSeconds: 5, liveBackends: (d) => live.get(d) ?? 0 });
+    // The heartbeat says 0 and resets the spawns this controller sent, yet two records name dr-a.
+    dir.update(drone('dr-a', { max_backends: 2, backends: 0, heartbeat_at: Date.now() }));
+    expect(pickError(() => dir.pick('c1:9090', '', 'process')).kind).toBe('TooManyBackends');
+    live.set('dr-a', 1);
+    expect(dir.pick('c1:9090', '', 'process')).toBe('dr-a');
+  });
+
   it('forgets deleted drones', () => {
     const { dir } = setup();
     dir.update(drone('dr-a'));

@@ -24,6 +24,11 @@ export interface DroneDirectoryOptions {
   unhealthyAfterMs: number;
   /** `Retry-After` (s) when every eligible drone is full: about one heartbeat, when loads are next reported. */
   retryAfterSeconds: number;
+  /**
+   * Backends recorded on a drone and not terminated, as the backend watch sees them. A heartbeat's count
+   * can predate spawns it has not taken yet, so the load is never taken below this.
+   */
+  liveBackends?: (drone: string) => number;
   now?: () => number;
   /** Monotonic ms for `heardAt` (default `performance.now`). */
   monotonic?: () => number;
@@ -72,7 +77,7 @@ export class DroneDirectory {
   }
 
   load(entry: DroneEntry): number {
-    return entry.record.backends + entry.pendingSpawns;
+    return Math.max(entry.record.backends + entry.pendingSpawns, this.opts.liveBackends?.(entry.record.name) ?? 0);
   }
 
   /**

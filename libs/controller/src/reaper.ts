@@ -42,6 +42,11 @@ export class LiveBackendIndex extends BackendView {
     return [...(this.byDrone.get(drone) ?? [])];
   }
 
+  /** How many backends on `drone` are not terminated. */
+  liveCount(drone: string): number {
+    return this.byDrone.get(drone)?.size ?? 0;
+  }
+
   /** Drones with at least one backend not terminated. */
   dronesWithLiveBackends(): string[] {
     return [...this.byDrone.keys()];
