@@ -78,38 +78,31 @@ function listQuery(flags: ListQuery): ListQuery {
   return q;
 }
 
-export function dronesCommand(): Command {
-  const cmd = addListFilters(new JetPlaneCommand('drones').description('list drones'));
+/**
+ * `drones` / `backends`: fetch a filtered list, print it as JSON (`--json`) or as a table. `what` names
+ * the rows for the empty case; `row` turns one item into table cells.
+ */
+function listCommand<T>(
+  name: string,
+  description: string,
+  fetch: (api: ReturnType<typeof openApi>, query: ListQuery) => Promise<T[]>,
+  header: string[],
+  row: (item: T, now: number) => string[],
+): Command {
+  const cmd = addListFilters(new JetPlaneCommand(name).description(description));
   addClientOptions(cmd);
   cmd.action(
     clientAction(async (_opts: unknown, self: Command) => {
       const flags = self.opts<Flags<ListQuery>>();
       const api = openApi(self);
       try {
-        const drones = await api.listDrones(listQuery(flags));
-        if (flags.json) {
-          printJson(drones);
-          return ExitCode.ok;
+        const items = await fetch(api, listQuery(flags));
+        if (flags.json) printJson(items);
+        else if (items.length === 0) println(`No ${name}.`);
+        else {
+          const now = Date.now();
+          println(table(header, items.map((item) => row(item, now))));
         }
-        if (drones.length === 0) {
-          println('No drones.');
-          return ExitCode.ok;
-        }
-        println(
-          table(
-            ['NAME', 'CLUSTER', 'POOL', 'STATE', 'HEALTHY', 'EXECUTORS', 'BACKENDS', 'HEARTBEAT'],
-            drones.map((d) => [
-              d.name,
-              d.cluster,
-              d.pool || '-',
-              d.state,
-              d.healthy ? 'yes' : 'no',
-              d.executors.join(','),
-              d.max_backends === null || d.max_backends === undefined ? String(d.backends) : `${d.backends}/${d.max_backends}`,
-              `${age(d.last_heartbeat_age_ms)} ago`,
-            ]),
-          ),
-        );
         return ExitCode.ok;
       } finally {
         await api.close();
@@ -119,48 +112,44 @@ export function dronesCommand(): Command {
   return cmd;
 }
 
-export function backendsCommand(): Command {
-  const cmd = addListFilters(new JetPlaneCommand('backends').description('list backends'));
-  addClientOptions(cmd);
-  cmd.action(
-    clientAction(async (_opts: unknown, self: Command) => {
-      const flags = self.opts<Flags<ListQuery>>();
-      const api = openApi(self);
-      try {
-        const backends = await api.listBackends(listQuery(flags));
-        if (flags.json) {
-          printJson(backends);
-          return ExitCode.ok;
-        }
-        if (backends.length === 0) {
-          println('No backends.');
-          return ExitCode.ok;
-        }
-        const now = Date.now();
-        println(
-          table(
-            ['ID', 'CLUSTER', 'DRONE', 'STATUS', 'KEY', 'AGE', 'SINCE', 'TERMINATION'],
-            backends.map((b) => [
-              b.id,
-              b.cluster,
-              b.drone,
-              b.status,
-              b.key.namespace ? `${b.key.namespace}/${b.key.name}` : b.key.name,
-              age(now - b.created_at),
-              age(now - b.status_time),
-              [b.termination_reason, b.termination_kind, b.exit_code === undefined || b.exit_code === null ? '' : `exit ${b.exit_code}`]
-                .filter(Boolean)
-                .join(' '),
-            ]),
-          ),
-        );
-        return ExitCode.ok;
-      } finally {
-        await api.close();
-      }
-    }),
+export function dronesCommand(): Command {
+  return listCommand(
+    'drones',
+    'list drones',
+    (api, query) => api.listDrones(query),
+    ['NAME', 'CLUSTER', 'POOL', 'STATE', 'HEALTHY', 'EXECUTORS', 'BACKENDS', 'HEARTBEAT'],
+    (d) => [
+      d.name,
+      d.cluster,
+      d.pool || '-',
+      d.state,
+      d.healthy ? 'yes' : 'no',
+      d.executors.join(','),
+      d.max_backends === null || d.max_backends === undefined ? String(d.backends) : `${d.backends}/${d.max_backends}`,
+      `${age(d.last_heartbeat_age_ms)} ago`,
+    ],
   );
-  return cmd;
+}
+
+export function backendsCommand(): Command {
+  return listCommand(
+    'backends',
+    'list backends',
+    (api, query) => api.listBackends(query),
+    ['ID', 'CLUSTER', 'DRONE', 'STATUS', 'KEY', 'AGE', 'SINCE', 'TERMINATION'],
+    (b, now) => [
+      b.id,
+      b.cluster,
+      b.drone,
+      b.status,
+      b.key.namespace ? `${b.key.namespace}/${b.key.name}` : b.key.name,
+      age(now - b.created_at),
+      age(now - b.status_time),
+      [b.termination_reason, b.termination_kind, b.exit_code === undefined || b.exit_code === null ? '' : `exit ${b.exit_code}`]
+        .filter(Boolean)
+        .join(' '),
+    ],
+  );
 }
 
 export function drainCommand(): Command {
