@@ -299,20 +299,11 @@ interface Launches {
   workDir: string;
 }
 
-interface EnvParts {
-  nats: NatsServer | undefined;
-  natsCluster: NatsCluster | undefined;
-  natsUrl: string;
-  cluster: string;
-  controller: ManagedProcess;
-  controllerUrl: string;
-  controllers: ManagedProcess[];
-  controllerUrls: string[];
-  proxy: ManagedProcess;
-  proxyPort: number;
-  proxyHealthPort: number;
-  drones: DroneHandle[];
-}
+/** What the start-up hands to {@link makeEnv}: the environment's plain parts, plus the proxy's health port. */
+type EnvParts = Pick<
+  JetPlaneEnv,
+  'nats' | 'natsCluster' | 'natsUrl' | 'cluster' | 'controller' | 'controllerUrl' | 'controllers' | 'controllerUrls' | 'proxy' | 'proxyPort' | 'drones'
+> & { proxyHealthPort: number };
 
 function makeEnv(p: EnvParts, launches: Launches): JetPlaneEnv {
   let inspector: Promise<Inspector> | undefined;
