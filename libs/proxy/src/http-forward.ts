@@ -115,7 +115,8 @@ function onResponseClose(this: TrackedResponse): void {
 
 function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, route: Route, token: string, url: string, end: number): void {
   const backend = route.backend!;
-  if (!hostAllowed(backend, req.headers.host)) return answer(ctx, res, 401);
+  // `req.headers` is built lazily from rawHeaders: only backends with a subdomain pay for it.
+  if (backend.subdomainHost !== '' && !hostAllowed(backend, req.headers.host)) return answer(ctx, res, 401);
   backend.requests++;
   const headers: string[] = [];
   const flags = buildUpstreamHeaders(req.rawHeaders, route, token, req.socket.remoteAddress, false, headers);
@@ -151,7 +152,7 @@ export function createRequestHandler(ctx: ProxyContext): (req: IncomingMessage, 
     const end = tokenEnd(url);
     if (end === -1) return answer(ctx, res, 404);
     const token = url.slice(1, end);
-    const r = resolveRoute(ctx.table, token, ctx.waitForReadyMs);
+    const r = resolveRoute(ctx.table, token, ctx.waitForReadyMs, req.socket);
     if (typeof r === 'number') return answer(ctx, res, r);
     if (r instanceof Promise) {
       r.then(

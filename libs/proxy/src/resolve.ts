@@ -10,10 +10,35 @@ import { RouteUnavailable } from './route-errors.js';
 /** A routable route (its `backend` link is set and routable), or the HTTP status to answer. */
 export type Resolution = Route | number;
 
-export function resolveRoute(table: RouteTable, token: string, waitForReadyMs: number): Resolution | Promise<Resolution> {
+const kToken = Symbol('jetplane.token');
+const kTokenHash = Symbol('jetplane.tokenHash');
+
+/** Where the last token seen on a connection is remembered: the client socket. */
+interface TokenMemo {
+  [kToken]?: string;
+  [kTokenHash]?: string;
+}
+
+/**
+ * The token's hash, or null when it is malformed. A keep-alive connection mostly repeats one token,
+ * so the last token and its hash are kept on the connection: the SHA-256 is computed once per
+ * connection and token, and nothing outlives the connection that carried the token anyway.
+ */
+export function tokenHashOn(connection: object, token: string): string | null {
+  const memo = connection as TokenMemo;
+  if (memo[kToken] === token) return memo[kTokenHash]!;
   // Garbage never costs a KV read: only well-formed tokens can exist.
-  if (!isWellFormedToken(token)) return 404;
+  if (!isWellFormedToken(token)) return null;
   const hash = hashToken(token);
+  memo[kToken] = token;
+  memo[kTokenHash] = hash;
+  return hash;
+}
+
+/** `connection`: the socket the token came on (see {@link tokenHashOn}). */
+export function resolveRoute(table: RouteTable, token: string, waitForReadyMs: number, connection: object = {}): Resolution | Promise<Resolution> {
+  const hash = tokenHashOn(connection, token);
+  if (hash === null) return 404;
   const route = table.route(hash);
   if (route !== undefined) {
     const backend = table.backendOf(route);

@@ -167,7 +167,7 @@ export function createUpgradeHandler(ctx: ProxyContext): (req: IncomingMessage, 
     const end = tokenEnd(url);
     if (end === -1) return refuse(ctx, socket, 404);
     const token = url.slice(1, end);
-    const r = resolveRoute(ctx.table, token, ctx.waitForReadyMs);
+    const r = resolveRoute(ctx.table, token, ctx.waitForReadyMs, req.socket);
     if (typeof r === 'number') return refuse(ctx, socket, r);
     if (r instanceof Promise) {
       r.then(
