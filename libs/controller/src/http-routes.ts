@@ -6,6 +6,7 @@ import type { HttpServerOptions, RouteFlags } from './http-server.js';
 import { registerLogRoutes } from './logs.js';
 import { measureConnect } from './metrics.js';
 import { parseLastEventId, streamStatus } from './status-stream.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface RouteOptions extends HttpServerOptions {
   /** Stoppers of the open SSE streams, so shutdown can end them. */
@@ -24,8 +25,9 @@ const KINDS: TerminationKind[] = ['soft', 'hard'];
 export function registerRoutes(app: FastifyInstance, opts: RouteOptions): void {
   const { api, metrics } = opts;
 
+  const connects = new TurnBatch();
   app.post('/ctrl/connect', { schema: { body: ConnectRequest } }, async (req) =>
-    measureConnect(metrics, 'http', () => api.connect(req.body as ConnectRequest)),
+    measureConnect(metrics, 'http', () => connects.run(() => api.connect(req.body as ConnectRequest))),
   );
 
   for (const prefix of BACKEND_PREFIXES.ctrl) {
