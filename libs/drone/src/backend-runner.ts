@@ -7,8 +7,8 @@ import type { Logger } from '@jetplane/observability';
 import type { DroneTiming } from './config.js';
 import type { Executor, ExecutorHooks, ExitInfo, OutputStream, RunningBackend } from './executor.js';
 import type { BackendOutputSink } from './output-publisher.js';
-import { waitUntilReady } from './readiness.js';
-import { recordStatus, releaseBackend, type DroneStores, type WriteOutcome } from './cleanup.js';
+import { ProbeNudge, waitUntilReady } from './readiness.js';
+import { publishStatus, releaseBackend, writeStatus, type DroneStores, type WriteOutcome } from './cleanup.js';
 import type { RetryPolicy } from './retry.js';
 import { exitCodeOf, toEnded, toLiveStatus, toLoading, type EndRequest } from './transitions.js';
 
@@ -45,8 +45,12 @@ export class BackendRunner {
   /** Aborted on terminate and on exit: stops a pending start or readiness wait. */
   private readonly stop = new AbortController();
   private graceTimer: NodeJS.Timeout | undefined;
-  /** Record writes and their events, in order, so events never overtake each other. */
+  /** Record writes, in order; nothing on the way to ready waits for more than the write it needs. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Their events, in the same order, published behind the writes so they never overtake each other. */
+  private events: Promise<unknown> = Promise.resolve();
+  /** Backend output while it comes up: probe at once rather than on schedule. */
+  private readonly nudge = new ProbeNudge();
   private ended = false;
   private readonly log: Logger;
   private readonly output: Record<OutputStream, Logger>;
@@ -165,8 +169,10 @@ export class BackendRunner {
   private hooks(): ExecutorHooks {
     const sink = this.ctx.output;
     return {
-      onPhase: async (status) => this.advance(await this.enqueue((c) => toLiveStatus(c.state, status, Date.now()))),
+      // Queued, not awaited: the backend starts while its status is stored (writes stay in order).
+      onPhase: (status) => void this.step(status),
       onOutput: (stream, line) => {
+        this.nudge.fire();
         this.output[stream].info({ line }, 'backend output');
         sink?.line(this.id, stream, line);
       },
@@ -183,21 +189,28 @@ export class BackendRunner {
       this.signal(this.request.kind);
     } else if (!alreadyReady) {
       const { address } = backend;
-      await this.advance(await this.enqueue((c) => toLiveStatus(c.state, 'waiting', Date.now(), address)));
+      // Probing starts while `waiting` is being stored; `ready` is queued behind it.
+      void this.step('waiting', address);
       const readiness = await waitUntilReady({
         address,
         intervalMs: this.ctx.timing.readinessProbeIntervalMs,
         timeoutMs: this.ctx.timing.startupTimeoutMs,
         signal: this.stop.signal,
+        nudge: this.nudge,
       });
       if (readiness === 'ready') {
-        await this.advance(await this.enqueue((c) => toLiveStatus(c.state, 'ready', Date.now(), address)));
+        await this.step('ready', address);
       } else if (readiness === 'timeout') {
         this.log.warn({ timeout_ms: this.ctx.timing.startupTimeoutMs }, 'backend did not become ready in time');
         void this.terminate('hard', 'startuptimeout');
       }
     }
     return { exit: await backend.exited };
+  }
+
+  /** One step while coming up (stored in order behind earlier writes). */
+  private async step(status: 'starting' | 'waiting' | 'ready', address?: string): Promise<void> {
+    await this.advance(await this.enqueue((c) => toLiveStatus(c.state, status, Date.now(), address)));
   }
 
   /** A declined step while coming up means the record moved on without us: find out whether it ended. */
@@ -244,15 +257,22 @@ export class BackendRunner {
     this.ctx.onEnded?.(
       (outcome.kind === 'written' ? outcome.record.state.termination_reason : undefined) ?? this.request?.reason ?? fallbackReason,
     );
+    // `terminated` is announced before the tokens are revoked, as it is stored before.
+    await this.events;
     if (record) await releaseBackend(this.ctx.stores, record, { log: this.log, ...this.retryOpt() });
     this.resolveDone();
   }
 
-  private enqueue(next: Parameters<typeof recordStatus>[2]): Promise<WriteOutcome> {
-    const result = this.writes.then(() => recordStatus(this.ctx.stores, this.id, next, { log: this.log, ...this.retryOpt() }));
+  /** Store a status change after the earlier ones; resolves once it is stored, before its event is out. */
+  private enqueue(next: Parameters<typeof writeStatus>[2]): Promise<WriteOutcome> {
+    const io = { log: this.log, ...this.retryOpt() };
+    const result = this.writes.then(() => writeStatus(this.ctx.stores, this.id, next, io));
     this.writes = result;
     return result.then((outcome) => {
-      if (outcome.kind === 'written') this.record = outcome.record;
+      if (outcome.kind === 'written') {
+        this.record = outcome.record;
+        this.events = this.events.then(() => publishStatus(this.ctx.stores, outcome.record, io));
+      }
       return outcome;
     });
   }

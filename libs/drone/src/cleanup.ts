@@ -26,10 +26,10 @@ interface Io {
 }
 
 /**
- * Move the record with `next` (re-evaluated on every attempt) and publish its `backend.status` event.
- * `io.log` is expected to carry the backend id already.
+ * Move the record with `next` (re-evaluated on every attempt); the caller publishes its event
+ * (`publishStatus`), so the next step need not wait for it. `io.log` is expected to carry the backend id.
  */
-export async function recordStatus(
+export async function writeStatus(
   stores: DroneStores,
   backendId: string,
   next: (current: BackendRecord) => BackendState | undefined,
@@ -40,9 +40,26 @@ export async function recordStatus(
   if (!written.ok) return { kind: 'failed', error: written.error };
   if (!written.value) return { kind: 'declined' };
   const record = written.value.after;
-  await withRetry(`publish ${record.state.status} of ${backendId}`, () => stores.events.publish(statusEvent(record), statusEventId(record)), opts);
   io.log.info({ status: record.state.status, state: record.state }, 'backend status');
   return { kind: 'written', record };
+}
+
+/** The `backend.status` event of a stored status (retried; a failure is logged, never thrown). */
+export async function publishStatus(stores: DroneStores, record: BackendRecord, io: Io): Promise<void> {
+  const opts = { log: io.log, ...(io.retry ? { policy: io.retry } : {}) };
+  await withRetry(`publish ${record.state.status} of ${record.id}`, () => stores.events.publish(statusEvent(record), statusEventId(record)), opts);
+}
+
+/** `writeStatus`, then its event. */
+export async function recordStatus(
+  stores: DroneStores,
+  backendId: string,
+  next: (current: BackendRecord) => BackendState | undefined,
+  io: Io,
+): Promise<WriteOutcome> {
+  const outcome = await writeStatus(stores, backendId, next, io);
+  if (outcome.kind === 'written') await publishStatus(stores, outcome.record, io);
+  return outcome;
 }
 
 /** After `terminated`: revoke every token (one `token.revoked` each), then free the key if still ours. */

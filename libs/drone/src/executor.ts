@@ -20,9 +20,9 @@ export type OutputStream = 'stdout' | 'stderr';
 export interface ExecutorHooks {
   /**
    * The executor entered a lifecycle phase (`loading` is recorded by the runner before the executor is
-   * called). Awaited, so the recorded status precedes the next step.
+   * called). The runner stores it in order with the later statuses; the executor need not wait for it.
    */
-  onPhase(status: 'starting'): Promise<void>;
+  onPhase(status: 'starting'): void;
   onOutput(stream: OutputStream, line: string): void;
   /** A resource-use sample (executors that can measure it call this about every second). */
   onStats?(sample: ResourceSample): void;

@@ -146,7 +146,7 @@ export class FakeExecutor implements Executor {
 
   async start(spec: BackendSpec, hooks: ExecutorHooks): Promise<StartResult> {
     this.specs.push(spec);
-    await hooks.onPhase('starting');
+    hooks.onPhase('starting');
     await this.outcome.beforeStart?.();
     if (spec.signal.aborted) return { ok: false, error: { kind: 'aborted' } };
     if (this.outcome.fail) return { ok: false, error: { kind: 'failed', message: this.outcome.fail } };

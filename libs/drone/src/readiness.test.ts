@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAddress, probeOnce, waitUntilReady } from './readiness.js';
+import { ProbeNudge, parseAddress, probeOnce, waitUntilReady } from './readiness.js';
 import { tcpServer } from './fakes.fixture.js';
 import { freePort } from './executors/free-port.js';
 
@@ -64,6 +64,22 @@ describe('waitUntilReady', () => {
     setTimeout(() => ac.abort(), 100);
     const result = await waitUntilReady({ ...base, signal: ac.signal, address: `127.0.0.1:${await freePort()}`, timeoutMs: 10_000 });
     expect(result).toBe('aborted');
+  });
+});
+
+describe('ProbeNudge', () => {
+  it('cuts a pause short when fired, and a fire between pauses skips the next one', async () => {
+    const nudge = new ProbeNudge();
+    const signal = new AbortController().signal;
+    const started = Date.now();
+    const paused = nudge.pause(10_000, signal);
+    setTimeout(() => nudge.fire(), 20);
+    await paused;
+    nudge.fire();
+    await nudge.pause(10_000, signal);
+    await nudge.pause(30, signal); // fired once: only one pause is skipped
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
 

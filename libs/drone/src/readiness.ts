@@ -1,6 +1,5 @@
 /** Plane's readiness probe: a backend is ready once `HEAD /` on its port gets any HTTP answer. */
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const REQUEST = 'HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n';
 const EXPECTED = 'HTTP/';
@@ -38,9 +37,47 @@ export function probeOnce(host: string, port: number, timeoutMs = PROBE_TIMEOUT_
   });
 }
 
-const FIRST_PROBE_INTERVAL_MS = 5;
+/**
+ * Most backends listen within a second: probe on a short fixed interval for that long, so readiness
+ * is not rounded up to a backed-off interval (spawn overhead), then back off to `intervalMs`.
+ */
+const FAST_PROBE_INTERVAL_MS = 5;
+export const FAST_PROBE_WINDOW_MS = 1_000;
 
 export type Readiness = 'ready' | 'timeout' | 'aborted';
+
+/**
+ * Cuts the pause between two probes short. The runner fires it when the backend writes output: many
+ * servers log once they listen, and probing right then makes readiness independent of the schedule.
+ */
+export class ProbeNudge {
+  private wake: (() => void) | undefined;
+  private pending = false;
+
+  fire(): void {
+    if (this.wake) this.wake();
+    else this.pending = true;
+  }
+
+  /** Sleep `ms`, or less if fired meanwhile (or since the last pause); never rejects. */
+  pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending || signal.aborted) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+}
 
 export interface WaitForReadyOptions {
   address: string;
@@ -48,15 +85,16 @@ export interface WaitForReadyOptions {
   timeoutMs: number;
   signal: AbortSignal;
   probeTimeoutMs?: number;
+  nudge?: ProbeNudge;
 }
 
 /** Probe until the backend answers, the startup timeout passes, or `signal` aborts (exit, terminate). */
 export async function waitUntilReady(opts: WaitForReadyOptions): Promise<Readiness> {
   const { host, port } = parseAddress(opts.address);
-  const deadline = Date.now() + opts.timeoutMs;
-  // Most backends listen within tens of milliseconds: probe often at first, then back off to
-  // `intervalMs`, so readiness is not rounded up to a whole interval (spawn overhead) nor polled hot.
-  let interval = Math.min(FIRST_PROBE_INTERVAL_MS, opts.intervalMs);
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
+  const nudge = opts.nudge ?? new ProbeNudge();
+  let interval = Math.min(FAST_PROBE_INTERVAL_MS, opts.intervalMs);
   while (!opts.signal.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return 'timeout';
@@ -64,9 +102,8 @@ export async function waitUntilReady(opts: WaitForReadyOptions): Promise<Readine
       return opts.signal.aborted ? 'aborted' : 'ready';
     }
     if (opts.signal.aborted) break;
-    const pause = Math.min(interval, Math.max(0, deadline - Date.now()));
-    interval = Math.min(interval * 2, opts.intervalMs);
-    await sleep(pause, undefined, { signal: opts.signal }).catch(() => undefined);
+    if (Date.now() - started >= FAST_PROBE_WINDOW_MS) interval = Math.min(interval * 2, opts.intervalMs);
+    await nudge.pause(Math.min(interval, Math.max(0, deadline - Date.now())), opts.signal);
   }
   return 'aborted';
 }

@@ -82,8 +82,7 @@ export class DockerExecutor implements Executor {
       return image.kind === 'aborted' ? aborted : failed(image.message);
     }
     if (spec.signal.aborted) return aborted;
-    await hooks.onPhase('starting');
-    if (spec.signal.aborted) return aborted;
+    hooks.onPhase('starting');
 
     let hostPort: number;
     try {

@@ -29,7 +29,7 @@ function recorder() {
   const lines: Array<[OutputStream, string]> = [];
   const phases: string[] = [];
   const hooks: ExecutorHooks = {
-    onPhase: async (status) => void phases.push(status),
+    onPhase: (status) => void phases.push(status),
     onOutput: (stream, line) => void lines.push([stream, line]),
   };
   return { lines, phases, hooks };

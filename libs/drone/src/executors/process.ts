@@ -39,8 +39,7 @@ export class ProcessExecutor implements Executor {
       return failed('not a process executable (expected {"command": [...]})');
     }
     if (spec.signal.aborted) return aborted;
-    await hooks.onPhase('starting');
-    if (spec.signal.aborted) return aborted;
+    hooks.onPhase('starting');
 
     // Node reports a missing cwd as ENOENT of the program, which would point at the wrong culprit.
     if (exe.cwd !== undefined && !(await isDirectory(exe.cwd))) return failed(`working directory not found: ${exe.cwd}`);
