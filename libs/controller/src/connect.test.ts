@@ -209,6 +209,48 @@ describe('connect', () => {
     expect(f.spawns()).toHaveLength(1);
   });
 
+  it('reads the backend it expects together with the key, and trusts only a guess the key confirms', async () => {
+    const f = fakes();
+    const first = await connect(f.deps, spawnReq());
+    f.setState(first.backend_id, { status: 'ready', time: 5 });
+    const reads: string[] = [];
+    const { get: getKey } = f.deps.keys;
+    const { get: getBackend } = f.deps.backends;
+    let guess: string | undefined = first.backend_id;
+    const deps: ConnectDeps = {
+      ...f.deps,
+      holderOf: () => guess,
+      keys: {
+        ...f.deps.keys,
+        get: async (ns, name) => {
+          reads.push('key');
+          const found = await getKey(ns, name);
+          reads.push('key read');
+          return found;
+        },
+      },
+      backends: { ...f.deps.backends, get: async (id) => (reads.push(`backend ${id}`), getBackend(id)) },
+    };
+
+    const again = await connect(deps, { key: { name: 'k1' } });
+    expect(again).toMatchObject({ backend_id: first.backend_id, spawned: false, status: 'ready' });
+    expect(reads).toEqual(['key', `backend ${first.backend_id}`, 'key read']);
+
+    // A stale guess: the key's own backend is read after the key.
+    reads.length = 0;
+    guess = 'someone-else';
+    expect((await connect(deps, { key: { name: 'k1' } })).backend_id).toBe(first.backend_id);
+    expect(reads).toEqual(['key', 'backend someone-else', 'key read', `backend ${first.backend_id}`]);
+  });
+
+  it('still waits for a backend record the key names but a parallel read did not find', async () => {
+    const f = fakes();
+    f.putKey({ namespace: '', name: 'k1', tag: '', backend_id: 'racing', acquired_at: 1_000_000 });
+    const err = await failure(connect({ ...f.deps, holderOf: () => 'racing' }, spawnReq()));
+    expect(err.kind).toBe('FailedToAcquireKey');
+    expect(f.keys.size).toBe(1);
+  });
+
   it('rejects a tag mismatch with 409 KeyHeld', async () => {
     const f = fakes();
     await connect(f.deps, { key: { name: 'k1', tag: 'a' }, spawn_config: { executable: exe } });

@@ -96,6 +96,7 @@ export async function startController(config: ControllerConfig): Promise<Running
         log,
         timing,
         fencing,
+        holderOf: (namespace, name) => leases.get(namespace, name)?.backendId,
         publicUrl: () => publicUrl,
         ...(config.defaultCluster ? { defaultCluster: config.defaultCluster } : {}),
       },
