@@ -7,9 +7,10 @@ import type { Logger } from '@jetplane/observability';
 import type { DroneTiming } from './config.js';
 import type { Executor, ExecutorHooks, ExitInfo, OutputStream, RunningBackend } from './executor.js';
 import type { BackendOutputSink } from './output-publisher.js';
-import { ProbeNudge, waitUntilReady } from './readiness.js';
+import { FAST_PROBE_WINDOW_MS, ProbeNudge, waitUntilReady } from './readiness.js';
 import { publishStatus, releaseBackend, writeStatus, type DroneStores, type WriteOutcome } from './cleanup.js';
 import type { RetryPolicy } from './retry.js';
+import type { StartGate } from './start-gate.js';
 import { exitCodeOf, toEnded, toLiveStatus, toLoading, type EndRequest } from './transitions.js';
 
 export type SpawnWork = Extract<DroneWork, { type: 'spawn' }>;
@@ -26,6 +27,8 @@ export interface RunnerContext {
   onEnded?: (reason: TerminationReason) => void;
   /** Backend output and resource samples for NATS (besides the drone's log). */
   output?: BackendOutputSink;
+  /** Bounds the backends coming up at once on this drone (none: no bound). */
+  gate?: StartGate;
 }
 
 /** How the backend ended, as far as this drone saw it. */
@@ -51,6 +54,8 @@ export class BackendRunner {
   private events: Promise<unknown> = Promise.resolve();
   /** Backend output while it comes up: probe at once rather than on schedule. */
   private readonly nudge = new ProbeNudge();
+  /** Gives back this backend's start slot (idempotent). */
+  private leaveGate: () => void = () => undefined;
   private ended = false;
   private readonly log: Logger;
   private readonly output: Record<OutputStream, Logger>;
@@ -80,17 +85,16 @@ export class BackendRunner {
 
   /**
    * Record `loading`: the drone takes the spawn. `declined` when the record is not `scheduled` for this
-   * drone (a redelivered spawn). Throws if NATS cannot be reached, so the work is redelivered.
+   * drone (a redelivered spawn), `failed` when NATS could not be reached (with retries); the runner is
+   * done then. Never rejects.
    */
-  async accept(): Promise<'accepted' | 'declined'> {
+  async accept(): Promise<'accepted' | 'declined' | 'failed'> {
     const outcome = await this.enqueue((current) => toLoading(current, this.ctx.drone, Date.now()));
-    if (outcome.kind === 'failed') throw outcome.error;
-    if (outcome.kind === 'declined') {
-      this.ended = true;
-      this.resolveDone();
-      return 'declined';
-    }
-    return 'accepted';
+    if (outcome.kind === 'written') return 'accepted';
+    if (outcome.kind === 'failed') this.log.error({ err: outcome.error }, 'could not record the spawn');
+    this.ended = true;
+    this.resolveDone();
+    return outcome.kind;
   }
 
   /** Bring the backend up and follow it until it ends. Call once, after `accept`. Never rejects. */
@@ -158,6 +162,16 @@ export class BackendRunner {
   private async lifecycle(): Promise<Ending> {
     const executor = this.ctx.executor;
     if (!executor) return { failure: 'this drone has no executor for this executable' };
+    const leave = this.ctx.gate ? await this.ctx.gate.enter(this.stop.signal) : () => undefined;
+    if (!leave) return {}; // terminated while waiting for a start slot: it never ran
+    // The slot covers the costly part of coming up (the start, the first second of fast probing); a
+    // backend slower than that, or a long image pull, must not hold up the ones behind it.
+    const timer = setTimeout(leave, FAST_PROBE_WINDOW_MS);
+    timer.unref();
+    this.leaveGate = () => {
+      clearTimeout(timer);
+      leave();
+    };
     const result = await executor.start(
       { backendId: this.id, executable: this.work.executable, env: this.sessionEnv(), signal: this.stop.signal },
       this.hooks(),
@@ -198,6 +212,7 @@ export class BackendRunner {
         signal: this.stop.signal,
         nudge: this.nudge,
       });
+      this.leaveGate();
       if (readiness === 'ready') {
         await this.step('ready', address);
       } else if (readiness === 'timeout') {
@@ -238,6 +253,7 @@ export class BackendRunner {
   private async finish(ending: Ending): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.leaveGate();
     clearTimeout(this.graceTimer);
     const exitCode = ending.exit ? exitCodeOf(ending.exit) : null;
     const fallbackReason: TerminationReason = ending.failure !== undefined ? 'failed' : 'exit';

@@ -20,6 +20,10 @@ import { createDroneMetrics } from './metrics.js';
 import { DroneRegistration } from './registration.js';
 import { workHandler } from './work-handler.js';
 import { startWorkLoop, type WorkLoop } from './work-loop.js';
+import { StartGate } from './start-gate.js';
+
+/** Backends brought up at once on one drone (see start-gate.ts); the rest wait their turn, accepted. */
+const MAX_STARTING = 16;
 
 export interface RunningDrone {
   name: string;
@@ -101,6 +105,7 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
   let docker: DockerExecutor | undefined;
   let sweep: { stop(): void } | undefined;
   const runners = new Map<string, BackendRunner>();
+  const gate = new StartGate(MAX_STARTING);
   const registration = new DroneRegistration({ drones: jp.drones, events: jp.events, config, log, backendCount: () => runners.size });
   // Key leases, idle and lifetime limits, liveness inspection (see lifecycle.ts).
   const lifecycle = new LifecycleSupervisor({ drone: config.name, keys: jp.keys, timing: config.timing, log, isConnected: () => jp.isConnected() });
@@ -119,20 +124,24 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
         executor: executors.get(executorKindOf(work.executable)),
         onEnded: (reason) => metrics.terminations.inc({ reason }),
         output,
+        gate,
       },
       work,
     );
-  const track = (runner: BackendRunner): void => {
-    // A spawn that was mid-flight when close() gave up waiting for it must not outlive the drone.
-    if (closing) void runner.terminate('hard', 'lost');
+  const hold = (runner: BackendRunner): void => {
     runners.set(runner.id, runner);
-    lifecycle.watch(runner);
-    metrics.spawns.inc();
     metrics.backendsRunning.set(runners.size);
     void runner.done.then(() => {
       runners.delete(runner.id);
       metrics.backendsRunning.set(runners.size);
     });
+  };
+  const track = (runner: BackendRunner): void => {
+    // A spawn that was mid-flight when close() gave up waiting for it must not outlive the drone.
+    if (closing) void runner.terminate('hard', 'lost');
+    if (!runners.has(runner.id)) hold(runner);
+    lifecycle.watch(runner);
+    metrics.spawns.inc();
   };
 
   try {
@@ -175,6 +184,7 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
       log,
       runner: (id) => runners.get(id),
       createRunner,
+      hold,
       track,
       ended: (reason) => metrics.terminations.inc({ reason }),
     });

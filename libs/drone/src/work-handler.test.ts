@@ -10,6 +10,7 @@ function harness() {
   const executor = new FakeExecutor();
   const runners = new Map<string, BackendRunner>();
   const lost: string[] = [];
+  const tracked: string[] = [];
   const handle = workHandler({
     drone: 'dr-test',
     stores: fake.stores,
@@ -18,13 +19,14 @@ function harness() {
     runner: (id) => runners.get(id),
     createRunner: (work) =>
       new BackendRunner({ stores: fake.stores, drone: 'dr-test', timing: { softTerminateGraceMs: 50, startupTimeoutMs: 1_000, readinessProbeIntervalMs: 10 }, log: silentLog, executor, retry }, work),
-    track: (runner) => {
+    hold: (runner) => {
       runners.set(runner.id, runner);
       void runner.done.then(() => runners.delete(runner.id));
     },
+    track: (runner) => void tracked.push(runner.id),
     ended: (reason) => void lost.push(reason),
   });
-  return { fake, executor, runners, handle, lost };
+  return { fake, executor, runners, handle, lost, tracked };
 }
 
 const spawn = (id: string): SpawnWork => ({
@@ -82,7 +84,42 @@ describe('workHandler', () => {
     fake.add(backendRecord('b4'));
     fake.failures = 10;
     await expect(handle({ type: 'terminate', backend_id: 'b4', kind: 'hard', reason: 'external' })).rejects.toBeInstanceOf(WorkRetryError);
+  });
+
+  it('takes a burst of spawns without waiting for their status writes; a spawn it cannot record is dropped', async () => {
+    const { fake, executor, runners, handle, tracked } = harness();
+    const http = await tcpServer();
+    executor.outcome = { address: http.address };
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const transition = fake.backends.transition;
+    fake.backends.transition = async (id, next) => {
+      await gate; // NATS is slow: no status write completes until the whole burst was taken
+      return transition(id, next);
+    };
+    for (let i = 0; i < 20; i++) fake.add(backendRecord(`s${i}`));
+    for (let i = 0; i < 20; i++) await handle(spawn(`s${i}`));
+    expect(runners.size).toBe(20);
+    expect(tracked).toEqual([]); // not accepted yet: no lease, no metrics
+    // A terminate arriving meanwhile finds its runner and is applied after the accept.
+    const terminated = handle({ type: 'terminate', backend_id: 's0', kind: 'hard', reason: 'external' });
+    open();
+    await terminated;
+    await waitFor(() => tracked.length === 20);
+    await waitFor(() => [...Array(20).keys()].slice(1).every((i) => fake.state(`s${i}`)?.status === 'ready'));
+    await waitFor(() => fake.state('s0')?.status === 'terminated');
+    expect(fake.statuses('s0')).toEqual(['scheduled', 'loading', 'terminating:hard', 'terminated']);
+    expect(fake.state('s0')).toMatchObject({ termination_reason: 'external' });
+
+    fake.backends.transition = transition;
+    fake.add(backendRecord('s-nats-down'));
     fake.failures = 10;
-    await expect(handle(spawn('b4'))).rejects.toThrow('TIMEOUT');
+    await handle(spawn('s-nats-down'));
+    await waitFor(() => !runners.has('s-nats-down'));
+    expect(fake.state('s-nats-down')?.status).toBe('scheduled');
+    expect(tracked).not.toContain('s-nats-down');
+    for (const r of [...runners.values()]) void r.terminate('hard', 'external');
+    await waitFor(() => runners.size === 0);
+    await http.close();
   });
 });

@@ -13,7 +13,9 @@ export interface WorkContext {
   retry?: RetryPolicy;
   runner(backendId: string): BackendRunner | undefined;
   createRunner(work: SpawnWork): BackendRunner;
-  /** Start following an accepted runner (count it, forget it when done). */
+  /** Keep a runner from the moment its spawn is received (later work finds it); forget it when done. */
+  hold(runner: BackendRunner): void;
+  /** Start following an accepted runner (key lease, limits, metrics). */
   track(runner: BackendRunner): void;
   /** A backend recorded terminated without a runner (metrics). */
   ended?(reason: 'lost'): void;
@@ -28,8 +30,12 @@ export class WorkRetryError extends Error {
 }
 
 /**
- * Work arrives at least once, so every branch is idempotent. The handler returns once the work is
- * applied (a spawn: accepted, not ready), which acks it; a throw leaves it for redelivery.
+ * Work arrives at least once, so every branch is idempotent. The handler's return acks the work; a
+ * throw leaves it for redelivery. A spawn is taken at once and accepted (`loading`) in the background:
+ * the queue hands over one message at a time, and a burst waiting there behind one status write per
+ * spawn would outlive its keys' leases, which nobody renews before the drone has the spawn. Should the
+ * `loading` write fail for good, the record stays `scheduled` and the controller ends it when the key's
+ * lease runs out.
  */
 export function workHandler(ctx: WorkContext): (work: DroneWork) => Promise<void> {
   const io = { log: ctx.log, ...(ctx.retry ? { retry: ctx.retry } : {}) };
@@ -40,12 +46,8 @@ export function workHandler(ctx: WorkContext): (work: DroneWork) => Promise<void
         return;
       }
       const runner = ctx.createRunner(work);
-      if ((await runner.accept()) === 'declined') {
-        ctx.log.info({ backend_id: work.backend_id }, 'spawn ignored: backend is not scheduled on this drone');
-        return;
-      }
-      ctx.track(runner);
-      void runner.run();
+      ctx.hold(runner);
+      void admit(ctx, runner);
       return;
     }
     if (work.type === 'terminate') {
@@ -65,4 +67,12 @@ export function workHandler(ctx: WorkContext): (work: DroneWork) => Promise<void
     }
     ctx.log.warn({ type: (work as { type?: unknown }).type }, 'unknown work ignored');
   };
+}
+
+async function admit(ctx: WorkContext, runner: BackendRunner): Promise<void> {
+  const accepted = await runner.accept();
+  if (accepted === 'declined') ctx.log.info({ backend_id: runner.id }, 'spawn ignored: backend is not scheduled on this drone');
+  if (accepted !== 'accepted') return;
+  ctx.track(runner);
+  void runner.run();
 }
