@@ -1,7 +1,7 @@
 /** `jetplane drone`: flags and `JETPLANE_*` env in, a running drone out, stopped on SIGTERM/SIGINT. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { componentCommand, componentLogger, flag, integer, port, type ComponentFlags } from '@jetplane/command';
-import { AVAILABLE_EXECUTORS, DOCKER_NETWORK_MODES, DroneConfigError, droneTimingFrom, startDrone, type RunningDrone } from '@jetplane/drone';
+import { AVAILABLE_EXECUTORS, DEFAULT_BACKEND_PORTS, DOCKER_NETWORK_MODES, DroneConfigError, droneTimingFrom, parsePortRange, startDrone, type PortRange, type RunningDrone } from '@jetplane/drone';
 import { parseServers } from '@jetplane/nats';
 import { onShutdownSignal } from '@jetplane/observability';
 import { EXECUTOR_KINDS, type ExecutorKind } from '@jetplane/protocol';
@@ -15,6 +15,7 @@ interface DroneOptions extends ComponentFlags {
   mountBase?: string;
   dockerNetworkMode: 'host' | 'bridge';
   maxBackends?: number;
+  backendPorts: PortRange;
   healthPort?: number;
   softTerminateGraceSeconds: number;
   startupTimeoutSeconds: number;
@@ -38,6 +39,12 @@ function executorList(value: string, previous: ExecutorKind[] | undefined): Exec
 }
 const DEFAULT_EXECUTORS: ExecutorKind[] = ['process'];
 
+function portRange(value: string): PortRange {
+  const range = parsePortRange(value);
+  if (!range) throw new InvalidArgumentError('expected first-last, within 1024-65535');
+  return range;
+}
+
 export function droneCommand(): Command {
   return componentCommand('drone', 'run backends for a cluster: takes spawn/terminate work from NATS', (cmd) =>
     cmd
@@ -57,6 +64,11 @@ export function droneCommand(): Command {
         .default('host'),
     )
     .addOption(flag('--max-backends <n>', 'most backends the scheduler places here').argParser(integer(1)))
+    .addOption(
+      flag('--backend-ports <first-last>', 'ports given to process backends (keep clear of the ephemeral range)')
+        .argParser(portRange)
+        .default(DEFAULT_BACKEND_PORTS, `${DEFAULT_BACKEND_PORTS.first}-${DEFAULT_BACKEND_PORTS.last}`),
+    )
     .addOption(flag('--health-port <port>', 'serve /healthz and /metrics on this port').argParser(port))
     .addOption(
       flag('--soft-terminate-grace-seconds <s>', 'SIGKILL this long after a soft terminate')
@@ -98,6 +110,7 @@ export function droneCommand(): Command {
             networkMode: opts.dockerNetworkMode,
           },
           maxBackends: opts.maxBackends ?? null,
+          backendPorts: opts.backendPorts,
           healthPort: opts.healthPort ?? null,
           replicas: opts.natsReplicas,
           timing: {

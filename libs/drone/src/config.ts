@@ -11,6 +11,7 @@ import {
 } from '@jetplane/protocol';
 import type { Logger } from '@jetplane/observability';
 import type { DockerNetworkMode } from './executors/docker-spec.js';
+import { DEFAULT_BACKEND_PORTS, isValidPortRange, type PortRange } from './executors/port-pool.js';
 
 /** Executors this build can run. */
 export const AVAILABLE_EXECUTORS: readonly ExecutorKind[] = ['process', 'docker'];
@@ -106,6 +107,8 @@ export interface DroneConfig {
   maxBackends?: number | null;
   /** Address other components reach this drone's backends on. */
   backendHost?: string;
+  /** Ports given to process backends (default `DEFAULT_BACKEND_PORTS`); keep it clear of the ephemeral range. */
+  backendPorts?: PortRange;
   /** JetStream replicas used when this drone is the first to create the streams and buckets. */
   replicas?: number;
   /** Serve `/healthz` and `/metrics` on this port (0 = any free port); unset = no health server. */
@@ -131,6 +134,7 @@ export interface ResolvedDroneConfig {
   executors: ExecutorKind[];
   maxBackends: number | null;
   backendHost: string;
+  backendPorts: PortRange;
   replicas: number;
   healthPort: number | null;
   healthHost: string;
@@ -175,6 +179,8 @@ export function resolveDroneConfig(input: DroneConfig): ConfigResult {
   if (maxBackends !== null && !(Number.isInteger(maxBackends) && maxBackends > 0)) {
     problems.push('max backends must be a positive integer');
   }
+  const backendPorts = input.backendPorts ?? DEFAULT_BACKEND_PORTS;
+  if (!isValidPortRange(backendPorts)) problems.push('backend ports must be a range within 1024-65535 (first-last)');
   const replicas = input.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) problems.push('replicas must be 1..5');
   const healthPort = input.healthPort ?? null;
@@ -205,6 +211,7 @@ export function resolveDroneConfig(input: DroneConfig): ConfigResult {
       executors,
       maxBackends,
       backendHost: input.backendHost ?? '127.0.0.1',
+      backendPorts: { ...backendPorts },
       replicas,
       healthPort,
       healthHost: input.healthHost ?? '127.0.0.1',

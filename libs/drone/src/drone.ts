@@ -10,6 +10,7 @@ import type { Executor } from './executor.js';
 import { DockerExecutor } from './executors/docker.js';
 import { createDockerClient, describeDockerTarget, pingDocker } from './executors/docker-client.js';
 import { ProcessExecutor } from './executors/process.js';
+import { PortPool, ephemeralPorts, overlaps } from './executors/port-pool.js';
 import { createOutputPublisher } from './output-publisher.js';
 import { watchDrained } from './drain-exit.js';
 import { LifecycleSupervisor } from './lifecycle.js';
@@ -48,7 +49,12 @@ async function createExecutors(config: ResolvedDroneConfig, log: Logger): Promis
     // Whatever a crashed earlier run left running goes first (its records are then ended `lost`).
     const state = new ProcessStateFile(config.stateDir, log);
     reapLeftoverProcesses(state, log);
-    executors.set('process', new ProcessExecutor({ host: config.backendHost, ledger: state }));
+    const ephemeral = ephemeralPorts();
+    if (ephemeral && overlaps(config.backendPorts, ephemeral)) {
+      log.warn({ backend_ports: config.backendPorts, ephemeral }, 'backend ports overlap the ephemeral range: outgoing connections may take a port before its backend binds it');
+    }
+    const ports = new PortPool({ range: config.backendPorts, host: config.backendHost });
+    executors.set('process', new ProcessExecutor({ host: config.backendHost, ledger: state, ports }));
   }
   if (!config.executors.includes('docker')) return { executors };
   // Advertising docker without a daemon would attract backends that can only fail: refuse to start.

@@ -25,6 +25,7 @@ export type {
   StartResult,
 } from './executor.js';
 export { ProcessExecutor, type ProcessExecutorOptions } from './executors/process.js';
+export { DEFAULT_BACKEND_PORTS, PortPool, PortsExhaustedError, parsePortRange, type PortRange } from './executors/port-pool.js';
 export { probeOnce, waitUntilReady, type Readiness, type WaitForReadyOptions } from './readiness.js';
 export { BackendRunner, type RunnerContext, type SpawnWork } from './backend-runner.js';
 export type { DroneStores } from './cleanup.js';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendSpec, ExecutorHooks, OutputStream, RunningBackend } from '../executor.js';
 import { ProcessExecutor } from './process.js';
+import { PortPool } from './port-pool.js';
 import { backendEnv, inheritedEnv } from './env.js';
 import { killAllGroups, trackedGroups } from './process-groups.js';
 import { waitFor } from '../fakes.fixture.js';
@@ -70,6 +71,34 @@ describe('ProcessExecutor', () => {
     expect(env.PORT).toBe(backend.address.split(':')[1]);
     expect(backend.address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(lines).toContainEqual(['stderr', 'oops']);
+  });
+
+  it('gives each backend its own port from the pool, back to it when the backend is gone or never starts', async () => {
+    const handedOut: number[] = [];
+    const released: number[] = [];
+    const pool = new PortPool({ range: { first: 22_000, last: 22_009 }, host: '127.0.0.1', start: 0, canBind: async () => true });
+    const take = pool.take.bind(pool);
+    pool.take = async () => {
+      const port = await take();
+      handedOut.push(port);
+      return port;
+    };
+    const release = pool.release.bind(pool);
+    pool.release = (port) => {
+      released.push(port);
+      release(port);
+    };
+    const pooled = new ProcessExecutor({ host: '127.0.0.1', ports: pool, guard: false });
+    const sleeper = [NODE, '-e', 'setInterval(() => {}, 1000)'];
+    const [a, b] = await Promise.all([run(pooled, spec(sleeper), recorder().hooks), run(pooled, spec(sleeper), recorder().hooks)]);
+    expect(new Set([a.address, b.address]).size).toBe(2);
+    expect(handedOut.map((p) => `127.0.0.1:${p}`).sort()).toEqual([a.address, b.address].sort());
+    a.terminate('hard');
+    await a.exited;
+    expect(released).toEqual([Number(a.address.split(':')[1])]);
+    expect((await pooled.start(spec(['/no/such/program']), recorder().hooks)).ok).toBe(false);
+    expect(released).toHaveLength(2);
+    expect(released[1]).toBe(handedOut[2]);
   });
 
   it('reports the exit code of a natural exit', async () => {

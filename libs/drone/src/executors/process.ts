@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { Executor, ExecutorHooks, ExitInfo, BackendSpec, RunningBackend, StartResult } from '../executor.js';
 import { backendEnv, inheritedEnv } from './env.js';
-import { freePort } from './free-port.js';
 import { forEachLine } from './lines.js';
+import { DEFAULT_BACKEND_PORTS, PortPool } from './port-pool.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
 import { guardGroup, type GroupGuard } from './process-guard.js';
 
@@ -20,6 +20,8 @@ export interface ProcessExecutorOptions {
   guard?: boolean;
   /** Told about every group started and ended (the drone's state file, for cleanup after a crash). */
   ledger?: { started(backendId: string, pid: number): void; ended(backendId: string): void };
+  /** Where backend ports come from (default: `DEFAULT_BACKEND_PORTS` on `host`). */
+  ports?: PortPool;
 }
 
 const failed = (message: string): StartResult => ({ ok: false, error: { kind: 'failed', message } });
@@ -28,9 +30,11 @@ const aborted: StartResult = { ok: false, error: { kind: 'aborted' } };
 export class ProcessExecutor implements Executor {
   readonly kind = 'process' as const;
   private readonly inherited: Record<string, string>;
+  private readonly ports: PortPool;
 
   constructor(private readonly opts: ProcessExecutorOptions) {
     this.inherited = opts.inherited ?? inheritedEnv(process.env);
+    this.ports = opts.ports ?? new PortPool({ range: DEFAULT_BACKEND_PORTS, host: opts.host });
   }
 
   async start(spec: BackendSpec, hooks: ExecutorHooks): Promise<StartResult> {
@@ -45,10 +49,17 @@ export class ProcessExecutor implements Executor {
     if (exe.cwd !== undefined && !(await isDirectory(exe.cwd))) return failed(`working directory not found: ${exe.cwd}`);
     let port: number;
     try {
-      port = spec.port ?? (await freePort());
+      port = spec.port ?? (await this.ports.take());
     } catch (err) {
       return failed(`no free port: ${errorMessage(err)}`);
     }
+    // Back to the pool once the backend is gone, or at once if it never starts; only once, since the
+    // port may be someone else's right after.
+    let held = spec.port === undefined;
+    const releasePort = (): void => {
+      if (held) this.ports.release(port);
+      held = false;
+    };
     const [program, ...args] = exe.command as [string, ...string[]];
     const env = backendEnv({ inherited: this.inherited, executableEnv: exe.env, sessionEnv: spec.env, port });
 
@@ -58,16 +69,21 @@ export class ProcessExecutor implements Executor {
       // piped, never inherited, so it cannot interleave unmarked with the drone's log.
       child = spawn(program, args, { cwd: exe.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
+      releasePort();
       return failed(`cannot start ${JSON.stringify(program)}: ${errorMessage(err)}`);
     }
     const exited = new Promise<ExitInfo>((resolve) => {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
+    void exited.then(releasePort);
     const spawnError = await new Promise<Error | null>((resolve) => {
       child.once('spawn', () => resolve(null));
       child.once('error', resolve);
     });
-    if (spawnError) return failed(`cannot start ${JSON.stringify(program)}: ${spawnError.message}`);
+    if (spawnError) {
+      releasePort(); // an 'exit' may or may not follow a failed spawn
+      return failed(`cannot start ${JSON.stringify(program)}: ${spawnError.message}`);
+    }
     // A later 'error' (a failed kill) must not crash the drone; the exit is what matters.
     child.on('error', () => undefined);
 
