@@ -182,6 +182,7 @@ describe('connect', () => {
     expect(record.state.status).toBe('scheduled');
 
     expect(f.issued[0]?.record).toMatchObject({ backend_id: res.backend_id, user: 'alice', auth: { role: 'x' }, secret_token: res.secret_token, static: false });
+    await tick(); // token.issued is announced after the answer
     expect(f.events.map((e) => e.type).sort()).toEqual(['backend.status', 'token.issued']);
     const serialized = JSON.stringify(f.events);
     expect(serialized).not.toContain(res.token);

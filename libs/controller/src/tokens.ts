@@ -16,6 +16,13 @@ export interface TokenIssuerDeps {
  */
 export async function issueToken(deps: TokenIssuerDeps, token: string, record: TokenRecord): Promise<void> {
   await deps.tokens.issue(token, record);
+  // On the next tick, i.e. once the promise chain that answers the caller has run: a publish costs
+  // the NATS client a few stack captures and a socket write, which need not delay the answer. The
+  // announcements of all connects answered in one turn still go out in one write.
+  process.nextTick(() => announceIssued(deps, token, record));
+}
+
+function announceIssued(deps: TokenIssuerDeps, token: string, record: TokenRecord): void {
   const hash = hashToken(token);
   const fingerprint = tokenFingerprint(hash);
   deps.events.announce(
