@@ -230,7 +230,14 @@ describe('connect', () => {
           return found;
         },
       },
-      backends: { ...f.deps.backends, get: async (id) => (reads.push(`backend ${id}`), getBackend(id)) },
+      backends: {
+        ...f.deps.backends,
+        get: async (id) => {
+          reads.push(`backend ${id}`);
+          if (id === 'unreadable') throw new Error('timeout');
+          return getBackend(id);
+        },
+      },
     };
 
     const again = await connect(deps, { key: { name: 'k1' } });
@@ -242,6 +249,10 @@ describe('connect', () => {
     guess = 'someone-else';
     expect((await connect(deps, { key: { name: 'k1' } })).backend_id).toBe(first.backend_id);
     expect(reads).toEqual(['key', 'backend someone-else', 'key read', `backend ${first.backend_id}`]);
+
+    // A failed guess does not fail the connect.
+    guess = 'unreadable';
+    expect((await connect(deps, { key: { name: 'k1' } })).backend_id).toBe(first.backend_id);
   });
 
   it('still waits for a backend record the key names but a parallel read did not find', async () => {

@@ -165,14 +165,16 @@ export async function connect(deps: ConnectDeps, req: ConnectRequest): Promise<C
  * The key and, when held, its backend record. The backend this controller expects is read in parallel
  * with the key, and that read is used only if it found the very backend the key names: backend records
  * are never deleted and their status only moves forward, so a record read just before the key read is
- * one a read just after it could have returned. A wrong or missing guess costs one more read, after.
+ * one a read just after it could have returned. A wrong, missing or failed guess costs one more read.
  */
 async function readKey(
   deps: ConnectDeps,
   key: ResolvedKey,
 ): Promise<{ held: Versioned<KeyRecord> | null; backend: Versioned<BackendRecord> | null }> {
   const guess = deps.holderOf?.(key.namespace, key.name);
-  const [held, guessed] = await Promise.all([deps.keys.get(key.namespace, key.name), guess ? deps.backends.get(guess) : null]);
+  const reading = deps.keys.get(key.namespace, key.name);
+  const guessing = guess ? deps.backends.get(guess).catch(() => null) : null;
+  const [held, guessed] = await Promise.all([reading, guessing]);
   if (!held) return { held, backend: null };
   if (guessed?.value.id === held.value.backend_id) return { held, backend: guessed };
   return { held, backend: await deps.backends.get(held.value.backend_id) };
