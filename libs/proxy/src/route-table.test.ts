@@ -8,6 +8,7 @@ import { resolveRoute } from './resolve.js';
 const CLUSTER = 'localhost:9090';
 const TOKEN = 'T'.repeat(43);
 const HASH = hashToken(TOKEN);
+const [H1, H2, H3] = ['1', '2', '3'].map((c) => hashToken(c.repeat(43)));
 
 function token(over: Partial<TokenRecord> = {}): TokenRecord {
   return { backend_id: 'b1', cluster: CLUSTER, user: 'alice', auth: { role: 'admin' }, secret_token: 'sek', static: false, issued_at: 1, ...over };
@@ -64,21 +65,42 @@ afterEach(() => {
 describe('RouteTable', () => {
   it('precomputes the header values at insert', () => {
     const t = newTable(fakeFetcher().fetcher);
-    t.putToken('h1', token({ auth: { name: 'Zoë', n: 1 } }));
-    t.putToken('h2', token({ static: true, auth: null, secret_token: '', user: null }));
-    t.putToken('h3', token({ user: 'bad\nname' }));
-    expect(t.route('h1')!.userDataHeader).toBe('{"name":"Zo\\u00eb","n":1}');
-    expect(JSON.parse(t.route('h1')!.userDataHeader)).toEqual({ name: 'Zoë', n: 1 });
-    expect(t.route('h2')).toMatchObject({ userDataHeader: 'null', secret: '', user: null, static: true });
-    expect(t.route('h3')!.user).toBe('bad%0Aname');
+    t.putToken(H1, token({ auth: { name: 'Zoë', n: 1 } }));
+    t.putToken(H2, token({ static: true, auth: null, secret_token: '', user: null }));
+    t.putToken(H3, token({ user: 'bad\nname' }));
+    expect(t.route(H1)!.userDataHeader).toBe('{"name":"Zo\\u00eb","n":1}');
+    expect(JSON.parse(t.route(H1)!.userDataHeader)).toEqual({ name: 'Zoë', n: 1 });
+    expect(t.route(H2)).toMatchObject({ userDataHeader: 'null', secret: '', user: null, static: true });
+    expect(t.route(H3)!.user).toBe('bad%0Aname');
+  });
+
+  it('keeps Route objects only for tokens in use; open connections keep theirs reachable for revocation', () => {
+    const t = newTable(fakeFetcher().fetcher);
+    t.putToken(H1, token());
+    t.putToken(H2, token());
+    const idle = t.route(H1)!;
+    const busy = t.route(H2)!;
+    const conn = { destroy: vi.fn() };
+    t.track(busy, conn);
+    expect(t.route(H1)).toBe(idle); // same object while used
+    t.sweep(Date.now());
+    t.sweep(Date.now());
+    expect(t.route(H1)).not.toBe(idle); // made again from the store
+    expect(t.route(H1)).toMatchObject({ backendId: 'b1', secret: 'sek' });
+    expect(t.size).toBe(2);
+    t.deleteToken(H2);
+    expect(busy.revoked).toBe(true);
+    expect(conn.destroy).toHaveBeenCalled();
+    expect(t.route(H2)).toBeUndefined();
+    expect(t.size).toBe(1);
   });
 
   it('ignores tokens and backends of other clusters', async () => {
     const { fetcher, tokens } = fakeFetcher();
     const t = newTable(fetcher);
-    t.putToken('h1', token({ cluster: 'other:1' }));
+    t.putToken(H1, token({ cluster: 'other:1' }));
     t.putBackend(backend({ status: 'ready', address: '127.0.0.1:1' }, { cluster: 'other:1' }), 1);
-    expect(t.route('h1')).toBeUndefined();
+    expect(t.route(H1)).toBeUndefined();
     expect(t.backend('b1')).toBeUndefined();
     tokens.set(HASH, token({ cluster: 'other:1' }));
     expect(await t.fetchRoute(HASH)).toBeNull();

@@ -1,11 +1,12 @@
 /**
- * The proxy's view of `jetplane_tokens` (`r.<hash>`) and `jetplane_backends`: two Maps filled by KV
- * watches, read KV directly on a miss. Everything a request needs is precomputed at insert time so a hit
- * costs a Map lookup and nothing else.
+ * The proxy's view of `jetplane_tokens` (`r.<hash>`) and `jetplane_backends`, filled by KV watches, read
+ * KV directly on a miss. Every token lives compactly in a RouteStore; the Route objects requests use are
+ * made on first use and kept while used, so a hit on a token in use costs one Map lookup.
  */
 import type { BackendActivity, BackendRecord, TokenRecord } from '@jetplane/protocol';
 import { RouteUnavailable } from './route-errors.js';
-import { isRoutable, newEntry, newRoute, parseAddress, type BackendEntry, type OpenConnection, type Route, type RouteFetcher, type Waiter } from './route-types.js';
+import { RouteStore } from './route-store.js';
+import { isRoutable, newEntry, newRoute, parseAddress, storedRoute, type BackendEntry, type OpenConnection, type Route, type RouteFetcher, type Waiter } from './route-types.js';
 
 export type { BackendEntry, OpenConnection, Route, RouteFetcher } from './route-types.js';
 export { asciiJson, isRoutable } from './route-types.js';
@@ -28,7 +29,13 @@ const REVOKED = Number.POSITIVE_INFINITY;
 
 export class RouteTable {
   readonly cluster: string;
-  private readonly routes = new Map<string, Route>();
+  private readonly store = new RouteStore();
+  /**
+   * Route objects of tokens in use: `hot` since the last sweep, `warm` the sweep before. A sweep drops
+   * `warm` (except routes with open connections, which revocation must still reach) and demotes `hot`.
+   */
+  private hot = new Map<string, Route>();
+  private warm = new Map<string, Route>();
   private readonly backends = new Map<string, BackendEntry>();
   /** hash → until when "unknown" holds (REVOKED = for good: tokens are never re-issued). */
   private readonly negative = new Map<string, number>();
@@ -52,12 +59,12 @@ export class RouteTable {
   }
 
   get size(): number {
-    return this.routes.size;
+    return this.store.size;
   }
 
-  /** The hot path: a Map lookup. */
+  /** The hot path: a Map lookup for a token in use. */
   route(hash: string): Route | undefined {
-    return this.routes.get(hash);
+    return this.hot.get(hash) ?? this.materialize(hash);
   }
 
   /** The route's backend entry, relinked when the cached one left the table. */
@@ -74,15 +81,21 @@ export class RouteTable {
   putToken(hash: string, record: TokenRecord): void {
     if (record.cluster !== this.cluster) {
       // Another cluster's token is unknown here (Q16); a moved token stops working here.
-      if (this.routes.has(hash)) this.deleteToken(hash);
+      if (this.store.has(hash)) this.deleteToken(hash);
       return;
     }
     this.negative.delete(hash);
-    const route = newRoute(hash, record, this.routes.get(hash)?.open ?? null);
-    this.routes.set(hash, route);
+    const stored = storedRoute(record);
+    this.store.set(hash, stored);
+    const cached = this.cached(hash);
+    if (cached !== undefined) {
+      this.warm.delete(hash);
+      this.hot.set(hash, newRoute(hash, stored, cached.open));
+    }
     const waiting = this.arrivals.get(hash);
     if (waiting) {
       this.arrivals.delete(hash);
+      const route = this.route(hash)!;
       for (const wake of waiting) wake(route);
     }
   }
@@ -90,9 +103,11 @@ export class RouteTable {
   /** Revocation: drop the route and close everything still open for it. */
   deleteToken(hash: string): void {
     this.rememberUnknown(hash, REVOKED);
-    const route = this.routes.get(hash);
+    this.store.delete(hash);
+    const route = this.cached(hash);
     if (!route) return;
-    this.routes.delete(hash);
+    this.hot.delete(hash);
+    this.warm.delete(hash);
     route.revoked = true;
     const open = route.open;
     route.open = null;
@@ -216,8 +231,11 @@ export class RouteTable {
     return byDrone;
   }
 
-  /** Forget old terminated backends and expired "unknown" answers. */
+  /** Forget old terminated backends, expired "unknown" answers and Route objects no longer used. */
   sweep(now: number): void {
+    for (const [hash, route] of this.warm) if (route.open !== null && route.open.size > 0) this.hot.set(hash, route);
+    this.warm = this.hot;
+    this.hot = new Map();
     for (const [id, entry] of this.backends) {
       if (entry.endedAt !== 0 && now - entry.endedAt > this.tombstoneTtlMs) {
         this.backends.delete(id);
@@ -236,12 +254,12 @@ export class RouteTable {
   private async readRoute(hash: string): Promise<Route | null> {
     const record = await this.opts.fetcher.getToken(hash);
     // The watch is ordered and may have delivered the put or the delete while we read: it wins.
-    const current = this.routes.get(hash);
+    const current = this.route(hash);
     if (current) return current;
     if (this.negative.get(hash) === REVOKED) return null;
     if (record) {
       this.putToken(hash, record);
-      return this.routes.get(hash) ?? this.unknown(hash);
+      return this.route(hash) ?? this.unknown(hash);
     }
     // KV has no such token. A replica answering the read may lag the write the client's connect saw
     // acknowledged, so give the watch a moment, then ask KV once more (likely another replica, or the
@@ -250,11 +268,11 @@ export class RouteTable {
     if (arrived) return arrived;
     if (this.missGraceMs > 0) {
       const again = await this.opts.fetcher.getToken(hash).catch(() => null);
-      const current = this.routes.get(hash);
+      const current = this.route(hash);
       if (current) return current;
       if (again && this.negative.get(hash) !== REVOKED) {
         this.putToken(hash, again);
-        const route = this.routes.get(hash);
+        const route = this.route(hash);
         if (route) return route;
       }
     }
@@ -279,6 +297,24 @@ export class RouteTable {
       if (!list) this.arrivals.set(hash, (list = []));
       list.push(wake);
     });
+  }
+
+  /** A token's Route object, made from the store on first use (or again after a sweep dropped it). */
+  private materialize(hash: string): Route | undefined {
+    let route = this.warm.get(hash);
+    if (route === undefined) {
+      const stored = this.store.get(hash);
+      if (stored === undefined) return undefined;
+      route = newRoute(hash, stored, null);
+    } else {
+      this.warm.delete(hash);
+    }
+    this.hot.set(hash, route);
+    return route;
+  }
+
+  private cached(hash: string): Route | undefined {
+    return this.hot.get(hash) ?? this.warm.get(hash);
   }
 
   private unknown(hash: string): null {

@@ -2,6 +2,7 @@
 import type { BackendRecord, BackendStatus, TokenRecord } from '@jetplane/protocol';
 import type { Pool } from 'undici';
 import type { RouteUnavailable } from './route-errors.js';
+import type { StoredRoute } from './route-store.js';
 
 /** Something open on behalf of a token (an in-flight response, an upgraded socket pair). */
 export interface OpenConnection {
@@ -18,7 +19,6 @@ export interface Route {
   /** `x-verified-secret`; '' for static tokens. */
   readonly secret: string;
   readonly static: boolean;
-  readonly cluster: string;
   /** Cached link to the backend entry (entries are mutated in place, so the link stays valid). */
   backend: BackendEntry | null;
   /** In-flight responses and tunnels, destroyed when the token is revoked; null until first used. */
@@ -95,16 +95,26 @@ export function isRoutable(b: BackendEntry): boolean {
   return b.origin !== '' && (b.status === 'ready' || b.status === 'terminating');
 }
 
-/** The route built once per token put: every header value precomputed. */
-export function newRoute(hash: string, record: TokenRecord, open: Set<OpenConnection> | null): Route {
+/** A token's header values, computed once per token put (never per request). */
+export function storedRoute(record: TokenRecord): StoredRoute {
   return {
-    hash,
     backendId: record.backend_id,
     user: record.user === null || record.user === undefined ? null : headerSafe(record.user),
     userDataHeader: record.static ? 'null' : asciiJson(record.auth ?? {}),
     secret: record.static ? '' : headerSafe(record.secret_token),
     static: record.static,
-    cluster: record.cluster,
+  };
+}
+
+/** The object requests use, made when a token is first used (see RouteTable.route). */
+export function newRoute(hash: string, stored: StoredRoute, open: Set<OpenConnection> | null): Route {
+  return {
+    hash,
+    backendId: stored.backendId,
+    user: stored.user,
+    userDataHeader: stored.userDataHeader,
+    secret: stored.secret,
+    static: stored.static,
     backend: null,
     open,
     revoked: false,
