@@ -77,5 +77,7 @@ async function settle(table: RouteTable, route: Route, waitForReadyMs: number): 
       return err instanceof RouteUnavailable ? err.status : 503;
     }
   }
-  return route.revoked ? 404 : route;
+  // Revoked while we waited; the table may have let go of this Route object during a long wait, so ask
+  // it again rather than trust only the object's own flag.
+  return route.revoked || table.route(route.hash) === undefined ? 404 : route;
 }
