@@ -36,6 +36,9 @@ export async function connectNats(opts: NatsOptions): Promise<NatsHandle> {
     reconnectJitter: 250,
     pingInterval: 10_000,
     maxPingOut: 3,
+    // Otherwise every request (each KV read and write) captures a stack trace up front in case it
+    // fails: measured at 35–45 % of the controller's CPU per connect. Our errors carry their own context.
+    noAsyncTraces: true,
   });
   let connected = true;
   void (async () => {
