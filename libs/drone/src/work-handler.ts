@@ -32,7 +32,7 @@ export class WorkRetryError extends Error {
 /**
  * Work arrives at least once, so every branch is idempotent. The handler's return acks the work; a
  * throw leaves it for redelivery. A spawn is taken at once and accepted (`loading`) in the background:
- * the queue hands over one message at a time, and a burst waiting there behind one status write per
+ * work is handled one message at a time, and a burst waiting there behind one status write per
  * spawn would outlive its keys' leases, which nobody renews before the drone has the spawn. Should the
  * `loading` write fail for good, the record stays `scheduled` and the controller ends it when the key's
  * lease runs out.

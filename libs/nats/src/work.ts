@@ -4,6 +4,12 @@ import { Streams, Subjects, workConsumerName, type DroneWork } from '@jetplane/p
 import { decodeJson, encodeJson } from './codec.js';
 
 const PULL_EXPIRES_MS = 5_000;
+/**
+ * Messages delivered ahead of the handler. They are still handled one at a time in stream order; a
+ * batch only saves the pull round trip per message, which a burst of spawns otherwise pays in full
+ * (thousands queued for one drone would outlive their keys' leases waiting for their turn).
+ */
+const BATCH = 32;
 
 export class WorkQueue {
   constructor(
@@ -17,7 +23,8 @@ export class WorkQueue {
 
   /**
    * Consume this drone's work, one message at a time, in order. The handler's promise settling
-   * acks the message; a throw leaves it for redelivery after `ackWaitMs`.
+   * acks the message; a throw naks it for redelivery a second later, after the messages already
+   * delivered behind it (handlers must not depend on a failed message being retried first).
    */
   async consume(
     drone: string,
@@ -31,15 +38,15 @@ export class WorkQueue {
       deliver_policy: DeliverPolicy.All,
       filter_subject: Subjects.work(drone),
       ack_wait: (opts.ackWaitMs ?? 30_000) * 1e6,
-      max_ack_pending: 1,
+      max_ack_pending: BATCH,
     };
     await this.jsm.consumers.add(Streams.work, config).catch(async () => {
-      await this.jsm.consumers.update(Streams.work, name, { ack_wait: config.ack_wait, max_ack_pending: 1 });
+      await this.jsm.consumers.update(Streams.work, name, { ack_wait: config.ack_wait, max_ack_pending: BATCH });
     });
     const consumer = await this.js.consumers.get(Streams.work, name);
     // Short pulls: after a JetStream leader change the next pull reaches the new leader within
     // seconds instead of waiting out the default 30 s request.
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: 1, expires: PULL_EXPIRES_MS });
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: BATCH, expires: PULL_EXPIRES_MS });
     void (async () => {
       for await (const s of messages.status()) {
         // The server stopped answering this pull: end the iterator so the owner reopens the consumer.
