@@ -7,6 +7,7 @@
 import {
   newConnectionToken,
   newSecretToken,
+  spawnWorkOf,
   toTerminated,
   type BackendRecord,
   type BackendState,
@@ -104,19 +105,7 @@ export async function launchBackend(
   );
   try {
     await Promise.all([
-      deps.work.send(
-        record.drone,
-        {
-          type: 'spawn',
-          backend_id: record.id,
-          cluster: record.cluster,
-          executable: record.executable,
-          key: record.key,
-          fencing_token: record.fencing_token,
-          static_token: record.static_token,
-        },
-        `spawn:${record.id}`,
-      ),
+      deps.work.send(record.drone, spawnWorkOf(record), `spawn:${record.id}`),
       issueToken(deps, connection.token, tokenRecord),
     ]);
   } catch (err) {

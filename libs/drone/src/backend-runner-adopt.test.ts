@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BackendRecord, BackendState } from '@jetplane/protocol';
+import { spawnWorkOf, type BackendRecord, type BackendState } from '@jetplane/protocol';
 import { BackendRunner } from './backend-runner.js';
 import type { ExecutorHooks } from './executor.js';
 import type { BackendOutputSink } from './output-publisher.js';
@@ -25,17 +25,6 @@ function recordingSink(fake: FakeStores) {
   return { sink, calls };
 }
 
-function workOf(record: BackendRecord) {
-  return {
-    type: 'spawn' as const,
-    backend_id: record.id,
-    cluster: record.cluster,
-    executable: record.executable,
-    key: record.key,
-    fencing_token: record.fencing_token,
-    static_token: record.static_token,
-  };
-}
 
 async function setup(state: BackendState) {
   const fake = new FakeStores();
@@ -44,7 +33,7 @@ async function setup(state: BackendState) {
   const { sink, calls } = recordingSink(fake);
   const runner = new BackendRunner(
     { stores: fake.stores, drone: 'dr-test', timing, log: silentLog, executor: new FakeExecutor(), retry: fastRetry, output: sink },
-    workOf(record),
+    spawnWorkOf(record),
   );
   return { fake, record, runner, calls };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken, tokenFingerprint } from '@jetplane/nats';
-import type { TerminationReason } from '@jetplane/protocol';
+import { spawnWorkOf, type TerminationReason } from '@jetplane/protocol';
 import { BackendRunner, type SpawnWork } from './backend-runner.js';
 import { FakeExecutor, FakeStores, backendRecord, silentLog, tcpServer, waitFor } from './fakes.fixture.js';
 
@@ -12,15 +12,7 @@ afterEach(async () => {
 });
 
 function spawnWork(id: string, staticToken: string | null = null): SpawnWork {
-  return {
-    type: 'spawn',
-    backend_id: id,
-    cluster: 'localhost:9090',
-    executable: { command: ['node', 'server.js'] },
-    key: { namespace: '', name: `key-${id}`, tag: '' },
-    fencing_token: 42,
-    static_token: staticToken,
-  };
+  return spawnWorkOf(backendRecord(id, { static_token: staticToken }));
 }
 
 async function setup(opts: { tokens?: string[]; staticToken?: string | null; timing?: Partial<typeof timing> } = {}) {

@@ -2,7 +2,7 @@
  * One backend on this drone: walks loading → starting → waiting → ready, handles terminate requests,
  * and on exit records `terminated` and releases the backend's tokens and key.
  */
-import { toTerminating, type BackendRecord, type DroneWork, type TerminationKind, type TerminationReason } from '@jetplane/protocol';
+import { toTerminating, type BackendRecord, type SpawnWork, type TerminationKind, type TerminationReason } from '@jetplane/protocol';
 import type { Logger } from '@jetplane/observability';
 import type { DroneTiming } from './config.js';
 import type { Executor, ExecutorHooks, ExitInfo, OutputStream, RunningBackend } from './executor.js';
@@ -13,7 +13,7 @@ import type { RetryPolicy } from './retry.js';
 import type { StartGate } from './start-gate.js';
 import { exitCodeOf, toEnded, toLiveStatus, toLoading, type EndRequest } from './transitions.js';
 
-export type SpawnWork = Extract<DroneWork, { type: 'spawn' }>;
+export type { SpawnWork };
 
 export interface RunnerContext {
   stores: DroneStores;

@@ -1,9 +1,9 @@
 /** The drone agent: registration, work consumption, backend runners, health, shutdown. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openJetPlane, publishBackendStats, publishLogLine } from '@jetplane/nats';
-import { executorKindOf, type BackendRecord, type ExecutorKind } from '@jetplane/protocol';
+import { executorKindOf, spawnWorkOf, type BackendRecord, type ExecutorKind, type SpawnWork } from '@jetplane/protocol';
 import { createLogger, startHealthServer, type Logger, type Registry } from '@jetplane/observability';
-import { BackendRunner, type SpawnWork } from './backend-runner.js';
+import { BackendRunner } from './backend-runner.js';
 import { DroneConfigError, resolveDroneConfig, type DroneConfig, type ResolvedDroneConfig } from './config.js';
 import { adoptLeftoverContainers, startContainerSweep } from './docker-leftovers.js';
 import type { Executor } from './executor.js';
@@ -79,19 +79,6 @@ async function createExecutors(config: ResolvedDroneConfig, log: Logger): Promis
   return { executors, docker };
 }
 
-/** The spawn a backend record stands for (to follow a backend adopted from an earlier run). */
-function workFromRecord(record: BackendRecord): SpawnWork {
-  return {
-    type: 'spawn',
-    backend_id: record.id,
-    cluster: record.cluster,
-    executable: record.executable,
-    key: record.key,
-    fencing_token: record.fencing_token,
-    static_token: record.static_token,
-  };
-}
-
 export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
   const resolved = resolveDroneConfig(input);
   if (!resolved.ok) throw new DroneConfigError(resolved.problems);
@@ -161,7 +148,7 @@ export async function startDrone(input: DroneConfig): Promise<RunningDrone> {
         drone: config.name,
         log,
         adopt: async (record, containerId) => {
-          const runner = createRunner(workFromRecord(record));
+          const runner = createRunner(spawnWorkOf(record));
           const ok = await runner.adopt(record, (hooks) => dockerExecutor.adopt(containerId, record.id, hooks));
           if (ok) track(runner);
           return ok;

@@ -1,12 +1,17 @@
 /** In-memory stand-ins for the NATS stores and an executor, for unit tests (not part of the build). */
 import { createServer, type Server } from 'node:net';
 import { hashToken } from '@jetplane/nats';
-import { isForwardTransition, type BackendRecord, type BackendState, type JetPlaneEvent, type TerminationKind } from '@jetplane/protocol';
+import { isForwardTransition, spawnWorkOf, type SpawnWork, type BackendRecord, type BackendState, type JetPlaneEvent, type TerminationKind } from '@jetplane/protocol';
 import { createLogger } from '@jetplane/observability';
 import type { DroneStores } from './cleanup.js';
 import type { BackendSpec, Executor, ExecutorHooks, ExitInfo, RunningBackend, StartResult } from './executor.js';
 
 export const silentLog = createLogger({ component: 'test', level: 'silent' });
+
+/** A spawn for backend `id`, as the controller would send it for {@link backendRecord}(id). */
+export function spawnWork(id: string): SpawnWork {
+  return spawnWorkOf(backendRecord(id));
+}
 
 export function backendRecord(id: string, overrides: Partial<BackendRecord> = {}): BackendRecord {
   return {

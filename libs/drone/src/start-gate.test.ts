@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendRunner, type SpawnWork } from './backend-runner.js';
-import { FakeExecutor, FakeStores, backendRecord, silentLog, tcpServer, waitFor } from './fakes.fixture.js';
+import { BackendRunner } from './backend-runner.js';
+import { FakeExecutor, FakeStores, backendRecord, silentLog, spawnWork, tcpServer, waitFor } from './fakes.fixture.js';
 import { LifecycleSupervisor } from './lifecycle.js';
 import { StartGate } from './start-gate.js';
 
@@ -42,16 +42,6 @@ describe('StartGate', () => {
     leave!();
     expect(gate.counts).toEqual({ active: 0, waiting: 0 });
   });
-});
-
-const spawnWork = (id: string): SpawnWork => ({
-  type: 'spawn',
-  backend_id: id,
-  cluster: 'localhost:9090',
-  executable: { command: ['x'] },
-  key: { namespace: '', name: `key-${id}`, tag: '' },
-  fencing_token: 1,
-  static_token: null,
 });
 
 describe('a burst larger than the drone starts at once', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BackendRunner, type SpawnWork } from './backend-runner.js';
-import { FakeExecutor, FakeStores, backendRecord, silentLog, tcpServer, waitFor } from './fakes.fixture.js';
+import { BackendRunner } from './backend-runner.js';
+import { FakeExecutor, FakeStores, backendRecord, silentLog, spawnWork, tcpServer, waitFor } from './fakes.fixture.js';
 import { WorkRetryError, workHandler } from './work-handler.js';
 
 const retry = { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 };
@@ -29,15 +29,6 @@ function harness() {
   return { fake, executor, runners, handle, lost, tracked };
 }
 
-const spawn = (id: string): SpawnWork => ({
-  type: 'spawn',
-  backend_id: id,
-  cluster: 'localhost:9090',
-  executable: { command: ['x'] },
-  key: { namespace: '', name: `key-${id}`, tag: '' },
-  fencing_token: 1,
-  static_token: null,
-});
 
 describe('workHandler', () => {
   it('spawns once: a redelivered spawn is a no-op', async () => {
@@ -45,15 +36,15 @@ describe('workHandler', () => {
     const http = await tcpServer();
     executor.outcome = { address: http.address };
     fake.add(backendRecord('b1'));
-    await handle(spawn('b1'));
-    await handle(spawn('b1'));
+    await handle(spawnWork('b1'));
+    await handle(spawnWork('b1'));
     expect(runners.size).toBe(1);
     await waitFor(() => fake.state('b1')?.status === 'ready');
     expect(executor.specs).toHaveLength(1);
     await handle({ type: 'terminate', backend_id: 'b1', kind: 'hard', reason: 'external' });
     await waitFor(() => runners.size === 0);
     // Redelivered after it ended: the record is past scheduled, nothing starts again.
-    await handle(spawn('b1'));
+    await handle(spawnWork('b1'));
     expect(executor.specs).toHaveLength(1);
     expect(fake.state('b1')).toMatchObject({ status: 'terminated', termination_reason: 'external' });
     await http.close();
@@ -98,7 +89,7 @@ describe('workHandler', () => {
       return transition(id, next);
     };
     for (let i = 0; i < 20; i++) fake.add(backendRecord(`s${i}`));
-    for (let i = 0; i < 20; i++) await handle(spawn(`s${i}`));
+    for (let i = 0; i < 20; i++) await handle(spawnWork(`s${i}`));
     expect(runners.size).toBe(20);
     expect(tracked).toEqual([]); // not accepted yet: no lease, no metrics
     // A terminate arriving meanwhile finds its runner and is applied after the accept.
@@ -114,7 +105,7 @@ describe('workHandler', () => {
     fake.backends.transition = transition;
     fake.add(backendRecord('s-nats-down'));
     fake.failures = 10;
-    await handle(spawn('s-nats-down'));
+    await handle(spawnWork('s-nats-down'));
     await waitFor(() => !runners.has('s-nats-down'));
     expect(fake.state('s-nats-down')?.status).toBe('scheduled');
     expect(tracked).not.toContain('s-nats-down');

@@ -6,7 +6,7 @@ export * from './cluster.js';
 export * from './subjects.js';
 export * from './executables.js';
 export * from './api.js';
-export type * from './records.js';
+export * from './records.js';
 export type * from './events.js';
 export { VERSION } from './version.js';
 export type * from './backend-output.js';

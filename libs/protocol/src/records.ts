@@ -82,3 +82,18 @@ export type DroneWork =
       kind: 'soft' | 'hard';
       reason: BackendState['termination_reason'] & string;
     };
+
+export type SpawnWork = Extract<DroneWork, { type: 'spawn' }>;
+
+/** The spawn a backend record stands for: what the controller sends, and what a drone adopting it rebuilds. */
+export function spawnWorkOf(record: BackendRecord): SpawnWork {
+  return {
+    type: 'spawn',
+    backend_id: record.id,
+    cluster: record.cluster,
+    executable: record.executable,
+    key: record.key,
+    fencing_token: record.fencing_token,
+    static_token: record.static_token,
+  };
+}

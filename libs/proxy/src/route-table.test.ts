@@ -8,7 +8,7 @@ import { resolveRoute } from './resolve.js';
 const CLUSTER = 'localhost:9090';
 const TOKEN = 'T'.repeat(43);
 const HASH = hashToken(TOKEN);
-const [H1, H2, H3] = ['1', '2', '3'].map((c) => hashToken(c.repeat(43)));
+const [H1, H2, H3] = ['1', '2', '3'].map((c) => hashToken(c.repeat(43))) as [string, string, string];
 
 function token(over: Partial<TokenRecord> = {}): TokenRecord {
   return { backend_id: 'b1', cluster: CLUSTER, user: 'alice', auth: { role: 'admin' }, secret_token: 'sek', static: false, issued_at: 1, ...over };
