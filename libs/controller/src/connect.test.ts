@@ -9,6 +9,7 @@ import {
   type KeyRecord,
   type TokenRecord,
 } from '@jetplane/protocol';
+import { hashToken } from '@jetplane/nats';
 import { createLogger } from '@jetplane/observability';
 import { connect, type ConnectDeps } from './connect.js';
 import { DroneDirectory } from './drone-directory.js';
@@ -92,6 +93,7 @@ function fakes() {
       async issue(token, record) {
         await tick();
         issued.push({ token, record });
+        return hashToken(token);
       },
       async revokeBackend(id) {
         revoked.push(id);

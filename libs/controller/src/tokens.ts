@@ -1,6 +1,6 @@
 /** Issuing connection tokens: the route record for the proxy and a `token.issued` event (fingerprint only). */
 import type { TokenRecord } from '@jetplane/protocol';
-import { hashToken, tokenFingerprint, type EventPublisher, type TokenStore } from '@jetplane/nats';
+import { tokenFingerprint, type EventPublisher, type TokenStore } from '@jetplane/nats';
 import type { Logger } from '@jetplane/observability';
 
 export interface TokenIssuerDeps {
@@ -15,15 +15,14 @@ export interface TokenIssuerDeps {
  * The event never carries the token, the secret or auth.
  */
 export async function issueToken(deps: TokenIssuerDeps, token: string, record: TokenRecord): Promise<void> {
-  await deps.tokens.issue(token, record);
+  const hash = await deps.tokens.issue(token, record);
   // On the next tick, i.e. once the promise chain that answers the caller has run: a publish costs
   // the NATS client a few stack captures and a socket write, which need not delay the answer. The
   // announcements of all connects answered in one turn still go out in one write.
-  process.nextTick(() => announceIssued(deps, token, record));
+  process.nextTick(() => announceIssued(deps, hash, record));
 }
 
-function announceIssued(deps: TokenIssuerDeps, token: string, record: TokenRecord): void {
-  const hash = hashToken(token);
+function announceIssued(deps: TokenIssuerDeps, hash: string, record: TokenRecord): void {
   const fingerprint = tokenFingerprint(hash);
   deps.events.announce(
     {

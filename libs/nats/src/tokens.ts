@@ -12,13 +12,15 @@ export class TokenStore {
   /**
    * Store a token's route and its index entry, in parallel: the token is handed out only once both
    * are stored, so a revocation (which walks the index) can never miss a token someone holds.
+   * Resolves with the token's hash (its KV key, which events fingerprint).
    */
-  async issue(token: string, record: TokenRecord): Promise<void> {
+  async issue(token: string, record: TokenRecord): Promise<string> {
     const hash = hashToken(token);
     await Promise.all([
       this.kv.put(TokenKeys.byBackend(record.backend_id, hash), EMPTY),
       this.kv.put(TokenKeys.route(hash), encodeJson(record)),
     ]);
+    return hash;
   }
 
   async getByHash(hash: string): Promise<TokenRecord | null> {
