@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendListing } from '@jetplane/protocol';
-import { getJson, listOf, startJetPlane, stopAllProcesses, uniqueName, waitFor, type JetPlaneEnv } from '@jetplane/testing';
+import { getJson, listOf, startJetPlane, stopAllProcesses, uniqueName, type JetPlaneEnv } from '@jetplane/testing';
 
 let jp: JetPlaneEnv;
 
@@ -43,13 +43,7 @@ describe('backend exit', () => {
     expect(listing.find((b) => b.id === first.backend_id)?.exit_code).toBe(3);
 
     // Its token is dead.
-    await waitFor(
-      async () => {
-        const r = await jp.proxyRequest(first.token, '/');
-        return r.status === 404 || r.status === 410 || undefined;
-      },
-      { timeoutMs: 10_000, description: 'the exited backend token to answer 404/410' },
-    );
+    await jp.waitForTokenRefused(first.token);
 
     const second = await jp.connectOk({ key: { name: key }, spawn_config: jp.spawnConfig() });
     expect(second.spawned).toBe(true);

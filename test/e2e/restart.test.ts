@@ -62,13 +62,7 @@ describe('restarting components', () => {
 
     const st = await jp.waitForStatus(old.backend_id, 'terminated', 30_000);
     expect(st.status).toBe('terminated');
-    await waitFor(
-      async () => {
-        const r = await jp.proxyRequest(old.token, '/');
-        return r.status === 404 || r.status === 410 || undefined;
-      },
-      { timeoutMs: 10_000, description: "the old backend's token to stop routing" },
-    );
+    await jp.waitForTokenRefused(old.token);
 
     const next = await jp.spawnReady({ key: { name: key }, spawn_config: jp.spawnConfig() });
     expect(next.spawned).toBe(true);

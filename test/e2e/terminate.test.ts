@@ -23,13 +23,7 @@ afterAll(async () => {
 
 /** The token no longer routes (404, or 410 for a terminated backend) and its KV record is gone. */
 async function expectRevoked(c: ConnectResponse, backendPort: string | undefined): Promise<void> {
-  const res = await waitFor(
-    async () => {
-      const r = await jp.proxyRequest(c.token, '/after');
-      return r.status === 404 || r.status === 410 ? r : undefined;
-    },
-    { timeoutMs: 10_000, description: 'the proxy to refuse the revoked token with 404/410' },
-  );
+  const res = await jp.waitForTokenRefused(c.token);
   expect(res.body.length).toBeLessThan(300);
   if (backendPort) expect(res.body).not.toContain(`:${backendPort}`);
   const inspector = await jp.inspector();

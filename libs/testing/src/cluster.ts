@@ -117,6 +117,8 @@ export interface JetPlaneEnv {
   waitForStatus(backendId: string, status: BackendStatus, timeoutMs?: number): Promise<StatusEntry>;
   /** A request through the proxy to `/<token><path>` with `Host: <cluster>`. */
   proxyRequest(token: string, path: string, opts?: HttpRequestOptions): Promise<HttpResponse>;
+  /** Until the proxy refuses `token` (404 unknown, 410 backend gone); the refusal. */
+  waitForTokenRefused(token: string, timeoutMs?: number): Promise<HttpResponse>;
   /** A proxied request to the echo backend, parsed; fails unless 200. */
   echo(token: string, path?: string, headers?: Record<string, string>): Promise<EchoReply>;
   /** `POST /ctrl/c/:cluster/b/:id/<kind>-terminate` (form `cluster`) or `/ctrl/b/:id/<kind>-terminate` (form `short`), no body. */
@@ -370,6 +372,15 @@ function makeEnv(p: EnvParts, launches: Launches): JetPlaneEnv {
     },
     proxyRequest(token, path, opts = {}) {
       return httpRequest(`${proxyUrl}/${token}${path}`, { ...opts, headers: { Host: p.cluster, ...opts.headers } });
+    },
+    waitForTokenRefused(token, timeoutMs = 10_000) {
+      return waitFor(
+        async () => {
+          const r = await env.proxyRequest(token, '/');
+          return r.status === 404 || r.status === 410 ? r : undefined;
+        },
+        { timeoutMs, description: 'the proxy to refuse the token with 404/410' },
+      );
     },
     async echo(token, path = '/', headers = {}) {
       const res = await env.proxyRequest(token, path, { headers });
