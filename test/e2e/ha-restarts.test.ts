@@ -15,9 +15,11 @@ import { delay, freePort, startJetPlane, stopAllProcesses, uniqueName, waitFor, 
 import { backendPids, recordMeasurement, timingEnv } from './ha-support.js';
 
 let jp: JetPlaneEnv;
+const SOLO_POOL = 'solo';
 
 beforeAll(async () => {
-  jp = await startJetPlane({ drones: 2, controllers: 2, env: timingEnv() });
+  // Drone 2 is alone in its pool, so the drone-restart test knows where its backend lands.
+  jp = await startJetPlane({ drones: 3, pools: [undefined, undefined, SOLO_POOL], controllers: 2, env: timingEnv() });
 }, 90_000);
 
 afterAll(async () => {
@@ -114,16 +116,12 @@ describe('proxy restart', () => {
 
 describe('drone restart', () => {
   it('SIGKILL + restart under its name: its backend is recorded ended (never ready), no orphan, other drones untouched', { timeout: 60_000 }, async () => {
-    const placed = new Map<string, ConnectResponse>();
-    for (let i = 0; i < 10 && placed.size < 2; i++) {
-      const c = await jp.spawnReady({ key: { name: uniqueName('dr') }, spawn_config: jp.spawnConfig() });
-      if (!placed.has(c.drone!)) placed.set(c.drone!, c);
-    }
-    expect(placed.size).toBe(2);
-    const index = 0;
+    const index = 2;
     const victim = jp.drones[index]!;
-    const mine = placed.get(victim.name)!;
-    const other = [...placed.values()].find((c) => c.drone !== victim.name)!;
+    const mine = await jp.spawnReady({ key: { name: uniqueName('dr') }, spawn_config: jp.spawnConfig({ pool: SOLO_POOL }) });
+    expect(mine.drone).toBe(victim.name);
+    const other = await jp.spawnReady({ key: { name: uniqueName('dr') }, spawn_config: jp.spawnConfig() });
+    expect(other.drone).not.toBe(victim.name);
     const t0 = Date.now();
     await jp.restartDrone(index, 'SIGKILL');
     recordMeasurement('restarts', 'drone SIGKILL → restarted drone schedulable', Date.now() - t0);
