@@ -21,6 +21,38 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 function noop(): void {}
 
+/**
+ * The upgraded byte relay. Instead of two `pipe()`s (about a dozen closures and their state per tunnel),
+ * each socket carries its peer under a symbol and shares three module-level listeners: one less hop per
+ * chunk and less memory per idle tunnel. Same semantics as `pipe()`: backpressure pauses the reading
+ * side until the peer drains; a half-close (FIN) is passed on; errors and closes are handled by Tunnel.
+ */
+const kPeer = Symbol('jetplane.peer');
+type Relayed = Duplex & { [kPeer]: Duplex };
+
+function relayData(this: Relayed, chunk: Buffer): void {
+  if (!this[kPeer].write(chunk)) this.pause();
+}
+
+function relayDrain(this: Relayed): void {
+  this[kPeer].resume();
+}
+
+function relayEnd(this: Relayed): void {
+  this[kPeer].end();
+}
+
+function relay(from: Duplex, to: Duplex): void {
+  (from as Relayed)[kPeer] = to;
+  (to as Relayed)[kPeer] = from;
+  for (const s of [from, to]) {
+    s.on('data', relayData);
+    s.on('drain', relayDrain);
+    s.on('end', relayEnd);
+    s.resume();
+  }
+}
+
 function headBlock(statusCode: number, statusMessage: string, headers: readonly string[], extra: string): string {
   let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -92,8 +124,7 @@ class Tunnel implements OpenConnection {
     this.client.write(headBlock(res.statusCode ?? 101, res.statusMessage ?? 'Switching Protocols', res.rawHeaders, ''));
     if (upstreamHead.length > 0) this.client.write(upstreamHead);
     if (clientHead.length > 0) upstream.write(clientHead);
-    upstream.pipe(this.client);
-    this.client.pipe(upstream);
+    relay(upstream, this.client);
   }
 
   /** The backend answered without switching protocols: relay that answer, then close. */
