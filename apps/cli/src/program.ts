@@ -89,6 +89,11 @@ function isKnown(name: string): boolean {
 /** Run `jetplane` with `argv` (process.argv form). Exit codes: 0 ok, 1 error, 2 usage. */
 export async function run(argv: string[]): Promise<void> {
   const args = argv.slice(2);
+  // `jetplane events --json | head -1`: the reader left, which ends the command, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? ExitCode.ok);
+  });
   try {
     const program = await buildProgram(args);
     await program.parseAsync(argv);
