@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { start, freePort, waitPort, sleep, descendants } from './proc.mjs';
 import { startNatsServer } from './nats-server.mjs';
 import { REPO } from './env.mjs';
+// The proxy runs as JetPlane documents and `jetplane dev` runs it: `node --no-memory-reducer` (see libs/proxy/src/node-flags.ts).
+import { PROXY_NODE_FLAGS } from '@jetplane/proxy';
 import { BACKEND_JS, httpGet } from './setups.mjs';
 
 export const JETPLANE_JS = path.join(REPO, 'apps', 'cli', 'bin', 'jetplane.js');
@@ -46,7 +48,8 @@ async function post(url, body) {
 
 /**
  * Start nats-server, a controller, `drones` drones (process executor) and (unless proxy:false) a
- * proxy for cluster `127.0.0.1:<proxy port>`. `proxyNodeArgs` go to node before the CLI script.
+ * proxy for cluster `127.0.0.1:<proxy port>`. `proxyNodeArgs` go to node before the CLI script, after
+ * PROXY_NODE_FLAGS.
  */
 export async function startStack(ctx, { name = 'jp', drones = 1, proxy = true, proxyNodeArgs = [], logLevel } = {}) {
   const { logDir } = ctx;
@@ -71,7 +74,7 @@ export async function startStack(ctx, { name = 'jp', drones = 1, proxy = true, p
     }
     if (proxy) {
       stack.proxyHealthPort = await freePort();
-      stack.proxy = start(`${name}-proxy`, process.execPath, [...proxyNodeArgs, JETPLANE_JS, 'proxy', '--nats', stack.nats.url, '--cluster', stack.cluster, '--host', '127.0.0.1', '--port', String(stack.proxyPort), '--health-port', String(stack.proxyHealthPort)], { logDir, env });
+      stack.proxy = start(`${name}-proxy`, process.execPath, [...PROXY_NODE_FLAGS, ...proxyNodeArgs, JETPLANE_JS, 'proxy', '--nats', stack.nats.url, '--cluster', stack.cluster, '--host', '127.0.0.1', '--port', String(stack.proxyPort), '--health-port', String(stack.proxyHealthPort)], { logDir, env });
       stops.push(() => stack.proxy.stop('SIGTERM', 15_000));
     }
     await stack.controller.waitFor(READY, 30_000);

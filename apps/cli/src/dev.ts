@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { PROXY_NODE_FLAGS } from '@jetplane/proxy-app';
 import { ExitCode, UsageError, parsePort, parsePositiveInt, printError, JetPlaneCommand, flag } from './util.js';
 import { NatsServerMissingError, REPO_ROOT, ensureNatsServer } from './nats-server.js';
 import { Child, describeExit, waitForNats, type LineSink } from './supervisor.js';
@@ -223,7 +224,7 @@ export async function runDev(flags: DevFlags): Promise<number> {
     if (stopping) return;
 
     const rest = drones.map((args, i) => start(`dr-dev-${i + 1}`, process.execPath, [CLI_BIN, ...args]));
-    rest.push(start('proxy', process.execPath, [CLI_BIN, ...proxy]));
+    rest.push(start('proxy', process.execPath, [...PROXY_NODE_FLAGS, CLI_BIN, ...proxy]));
     components.push(...rest);
     await Promise.all(rest.map((c) => c.waitReady(flags.readyTimeout * 1000)));
   };

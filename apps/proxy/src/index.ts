@@ -5,6 +5,8 @@ import { parseServers } from '@jetplane/nats';
 import { onShutdownSignal } from '@jetplane/observability';
 import { startProxy } from '@jetplane/proxy';
 
+export { PROXY_NODE_FLAGS } from '@jetplane/proxy';
+
 interface ProxyFlags extends ComponentFlags {
   cluster: string;
   host: string;

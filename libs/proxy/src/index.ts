@@ -1,4 +1,5 @@
 export { startProxy, type ProxyConfig, type ProxyHandle } from './proxy.js';
+export { PROXY_NODE_FLAGS } from './node-flags.js';
 export { createProxyServer, listen } from './server.js';
 export type { ProxyContext } from './context.js';
 export {
