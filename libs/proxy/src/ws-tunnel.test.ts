@@ -61,6 +61,15 @@ describe('WebSocket tunnel', () => {
     await until(() => fx.ctx.stats.openTunnels === 0);
   });
 
+  it('relays a message far larger than the socket buffers both ways intact (backpressure)', async () => {
+    const { ws } = await openWs(`/${DYN}/ws`);
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    const echo = new Promise<Buffer>((resolve) => ws.once('message', (d) => resolve(d as Buffer)));
+    ws.send(big);
+    expect((await echo).equals(big)).toBe(true);
+  });
+
   it.each([
     [`/${'Q'.repeat(43)}/ws`, 404],
     [`/${DEAD}/ws`, 410],
