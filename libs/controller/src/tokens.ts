@@ -16,9 +16,9 @@ export interface TokenIssuerDeps {
  */
 export async function issueToken(deps: TokenIssuerDeps, token: string, record: TokenRecord): Promise<void> {
   const hash = await deps.tokens.issue(token, record);
-  // On the next tick, i.e. once the promise chain that answers the caller has run: a publish costs
-  // the NATS client a few stack captures and a socket write, which need not delay the answer. The
-  // announcements of all connects answered in one turn still go out in one write.
+  // On the next tick, i.e. once the promise chain that answers the caller has run: encoding and sending
+  // the event need not delay the answer. The announcements of all connects answered in one turn still
+  // go out in one write.
   process.nextTick(() => announceIssued(deps, hash, record));
 }
 

@@ -1,13 +1,11 @@
 /**
- * Starts tasks together, once per event-loop turn, from a fresh stack.
+ * Starts tasks together, once per event-loop turn.
  *
  * Why, for HTTP connects: every HTTP request is parsed in its own socket callback, and the NATS client
  * flushes its outbound buffer after each callback, so each connect's first KV read cost its own write
  * on the NATS socket (and a read in nats-server). Requests that came over NATS are already started
  * together from one socket read and share one write. Starting the connects of one turn in a single
- * callback gives HTTP the same batching. The fresh stack matters too: the NATS client captures a stack
- * trace for every request it sends, and capturing one under fastify's deep, optimised stack cost
- * several times more than from a shallow one.
+ * callback gives HTTP the same batching.
  */
 export class TurnBatch {
   private queue: Array<() => void> = [];

@@ -25,6 +25,10 @@ interface Io {
   retry?: RetryPolicy;
 }
 
+function retryOptions(io: Io): { log: Logger; policy?: RetryPolicy } {
+  return io.retry ? { log: io.log, policy: io.retry } : { log: io.log };
+}
+
 /**
  * Move the record with `next` (re-evaluated on every attempt); the caller publishes its event
  * (`publishStatus`), so the next step need not wait for it. `io.log` is expected to carry the backend id.
@@ -35,7 +39,7 @@ export async function writeStatus(
   next: (current: BackendRecord) => BackendState | undefined,
   io: Io,
 ): Promise<WriteOutcome> {
-  const opts = { log: io.log, ...(io.retry ? { policy: io.retry } : {}) };
+  const opts = retryOptions(io);
   const written = await withRetry(`record status of ${backendId}`, () => stores.backends.transition(backendId, next), opts);
   if (!written.ok) return { kind: 'failed', error: written.error };
   if (!written.value) return { kind: 'declined' };
@@ -46,7 +50,7 @@ export async function writeStatus(
 
 /** The `backend.status` event of a stored status (retried; a failure is logged, never thrown). */
 export async function publishStatus(stores: DroneStores, record: BackendRecord, io: Io): Promise<void> {
-  const opts = { log: io.log, ...(io.retry ? { policy: io.retry } : {}) };
+  const opts = retryOptions(io);
   await withRetry(`publish ${record.state.status} of ${record.id}`, () => stores.events.publish(statusEvent(record), statusEventId(record)), opts);
 }
 
@@ -64,7 +68,7 @@ export async function recordStatus(
 
 /** After `terminated`: revoke every token (one `token.revoked` each), then free the key if still ours. */
 export async function releaseBackend(stores: DroneStores, record: BackendRecord, io: Io): Promise<void> {
-  const opts = { log: io.log, ...(io.retry ? { policy: io.retry } : {}) };
+  const opts = retryOptions(io);
   const revoked = await withRetry(`revoke tokens of ${record.id}`, () => stores.tokens.revokeBackend(record.id), opts);
   if (revoked.ok) {
     const staticHash = record.static_token ? hashToken(record.static_token) : null;
